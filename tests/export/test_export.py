@@ -1,0 +1,251 @@
+"""`kbench-tui export` end to end against the simulator: formats, filters, flags, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kbench_tui import export
+from kbench_tui.cli import main
+from kbench_tui.sim.clock import ManualClock
+from kbench_tui.sim.runner import SimConfig, start_sim
+
+RPC = "/api/v1/benchmarks.BenchmarkTasksApiService/"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real ~/.kaggle, no real cache; the demo user's token."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR", "KBENCH_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "demo-token")
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries keep their count and outcome but do not wait for real time."""
+    real = export.make_client
+    monkeypatch.setattr(
+        export, "make_client", lambda endpoint, creds: real(endpoint, creds, sleep=_no_sleep)
+    )
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["export", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def export_json(capsys, url: str, *argv: str) -> dict:
+    code, out, err = run(capsys, "--endpoint", url, *argv)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def server_tasks(url: str) -> list[dict]:
+    tasks, token = [], None
+    with httpx.Client(base_url=url, headers={"Authorization": "Bearer demo-token"}) as http:
+        while True:
+            body = {"pageToken": token} if token else {}
+            page = http.post(RPC + "ListBenchmarkTasks", json=body).json()
+            tasks += page.get("tasks", [])
+            token = page.get("nextPageToken")
+            if not token:
+                return tasks
+
+
+def test_json_export_holds_every_task_and_run_in_the_documented_schema(demo_sim, capsys) -> None:
+    doc = export_json(capsys, demo_sim.url)
+    assert doc["schemaVersion"] == 1 and doc["endpoint"] == demo_sim.url
+    assert doc["generatedAt"].endswith("Z")
+    assert [t["slug"] for t in doc["tasks"]] == [
+        t["slug"]["taskSlug"] for t in server_tasks(demo_sim.url)
+    ]
+    task_keys = {
+        "slug",
+        "owner",
+        "version",
+        "state",
+        "created",
+        "url",
+        "public",
+        "datasets",
+        "error",
+        "runs",
+    }
+    run_keys = {"id", "model", "state", "started", "ended", "durationSeconds", "error", "url"}
+    runs = [r for t in doc["tasks"] for r in t["runs"]]
+    assert runs, "the demo data has runs"
+    for task in doc["tasks"]:
+        assert set(task) == task_keys
+        assert task["state"].isupper() and "_STATE_" not in task["state"]
+        assert task["url"].startswith("https://www.kaggle.com/benchmarks/tasks/demo/")
+    for item in runs:
+        assert set(item) == run_keys
+        # The model column is the normalised slug exactly as the kaggle CLI prints it.
+        assert "/" not in item["model"] and "@" not in item["model"]
+        if item["ended"]:
+            assert item["ended"].endswith("Z") and item["durationSeconds"] >= 0
+    errored = [r for r in runs if r["state"] == "ERRORED"]
+    assert errored and all(r["error"] for r in errored)
+
+
+def test_filters_regex_status_named_tasks_and_models_in_any_slug_form(demo_sim, capsys) -> None:
+    full = export_json(capsys, demo_sim.url)
+    completed = export_json(capsys, demo_sim.url, "--status", "completed")
+    assert completed["tasks"] and {t["state"] for t in completed["tasks"]} == {"COMPLETED"}
+    some = full["tasks"][0]["slug"][:4]
+    by_regex = export_json(capsys, demo_sim.url, "--regex", f"^{some}")
+    assert [t["slug"] for t in by_regex["tasks"]] == [
+        t["slug"] for t in full["tasks"] if t["slug"].startswith(some)
+    ]
+    with_runs = next(t for t in full["tasks"] if len({r["model"] for r in t["runs"]}) >= 2)
+    model = with_runs["runs"][0]["model"]
+    named = export_json(
+        capsys, demo_sim.url, f"demo/{with_runs['slug']}", "-m", f"some-org/{model}"
+    )
+    assert [t["slug"] for t in named["tasks"]] == [with_runs["slug"]]
+    assert named["tasks"][0]["runs"] and {r["model"] for r in named["tasks"][0]["runs"]} == {model}
+
+
+def test_with_results_and_download_keep_outputs_in_the_kaggle_layout(
+    demo_sim, capsys, tmp_path
+) -> None:
+    out = tmp_path / "outputs"
+    doc = export_json(capsys, demo_sim.url, "--with-results", "--download", str(out))
+    terminal = [
+        (t, r) for t in doc["tasks"] for r in t["runs"] if r["state"] in ("COMPLETED", "ERRORED")
+    ]
+    assert terminal
+    for task, item in terminal:
+        assert item["result"] is not None, item
+        assert item["result"]["kind"] in ("boolean", "numeric", "dict", "none")
+        run_dir = out / task["slug"] / str(task["version"]) / item["model"] / str(item["id"])
+        assert any(run_dir.glob("*.run.json")), run_dir
+    unfinished = [
+        r for t in doc["tasks"] for r in t["runs"] if r["state"] not in ("COMPLETED", "ERRORED")
+    ]
+    assert all("result" not in r for r in unfinished)
+    # A second export reuses the downloaded outputs and gives the same results.
+    again = export_json(capsys, demo_sim.url, "--with-results", "--download", str(out))
+    strip = lambda d: [t for t in d["tasks"]]  # noqa: E731
+    assert strip(again) == strip(doc)
+
+
+def test_with_logs_is_the_full_persisted_log(demo_sim, capsys) -> None:
+    doc = export_json(capsys, demo_sim.url, "--with-logs")
+    finished = next(r for t in doc["tasks"] for r in t["runs"] if r["state"] == "COMPLETED")
+    with httpx.Client(
+        base_url=demo_sim.url, headers={"Authorization": "Bearer demo-token"}
+    ) as http:
+        entries = http.post(RPC + "GetBenchmarkTaskRunLogs", json={"runId": finished["id"]}).json()
+    assert finished["log"] == "".join(e["data"] for e in entries) and finished["log"]
+    running = [r for t in doc["tasks"] for r in t["runs"] if r["state"] in ("QUEUED", "RUNNING")]
+    assert all(r["log"] is None for r in running)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "junit"])
+def test_every_format_renders_the_same_runs(demo_sim, capsys, tmp_path, fmt) -> None:
+    doc = export_json(capsys, demo_sim.url)
+    target = tmp_path / f"export.{fmt}"
+    code, out, _ = run(capsys, "--endpoint", demo_sim.url, "--format", fmt, "-o", str(target))
+    assert code == 0 and out == ""  # -o writes the file, stdout stays clean
+    text = target.read_text()
+    run_ids = sorted(str(r["id"]) for t in doc["tasks"] for r in t["runs"])
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert sorted(r["run_id"] for r in rows if r["run_id"]) == run_ids
+    elif fmt == "junit":
+        root = ET.fromstring(text)
+        assert root.attrib["tests"] == str(len(run_ids))
+        errored = sum(1 for t in doc["tasks"] for r in t["runs"] if r["state"] == "ERRORED")
+        assert int(root.attrib["failures"]) == errored
+    else:
+        assert text.count("\n## ") == len(doc["tasks"])
+    assert not list(tmp_path.glob("*.part")), "no temporary file left behind"
+
+
+def test_exports_under_injected_faults_equal_clean_ones(capsys, tmp_path) -> None:
+    faults = [
+        "status=503,rate=0.25",
+        "status=429,rate=0.15,retry-after=0",
+        "malformed-json,rate=0.05",
+        "download-cut=0.5,rate=0.5",
+    ]
+    documents = []
+    for index, fault_list in enumerate(([], faults)):
+        config = SimConfig(seed="demo", rng_seed=7, faults=fault_list)
+        with start_sim(config, clock=ManualClock()) as sim:
+            out = tmp_path / f"out{index}"
+            doc = export_json(
+                capsys, sim.url, "--with-results", "--with-logs", "--download", str(out)
+            )
+            documents.append(doc["tasks"])
+    assert documents[0] == documents[1]
+
+
+def test_exit_codes_and_one_line_errors(demo_sim, capsys, monkeypatch, tmp_path) -> None:
+    code, out, err = run(capsys, "--endpoint", demo_sim.url, "--fail-on-error")
+    assert code == 1 and json.loads(out)["tasks"]
+    for argv in (
+        ["--regex", "("],
+        ["--status", "done"],
+        ["no-such-task"],
+        ["/x"],
+        ["-o", str(tmp_path / "missing" / "x.json")],
+    ):
+        code, out, err = run(capsys, "--endpoint", demo_sim.url, *argv)
+        assert code == 2 and out == "", argv
+        assert err.count("\n") == 1 and "Traceback" not in err
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "wrong-token")
+    code, _, err = run(capsys, "--endpoint", demo_sim.url)
+    assert code == 3 and "credentials" in err and "wrong-token" not in err
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "demo-token")
+    code, _, err = run(capsys, "--endpoint", "http://127.0.0.1:9")
+    assert code == 4 and "cannot connect" in err and err.count("\n") == 1
+    monkeypatch.delenv("KAGGLE_API_TOKEN")
+    code, _, err = run(capsys, "--endpoint", demo_sim.url)
+    assert code == 3 and "no Kaggle credentials" in err
+
+
+def test_usage_errors_from_argparse_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["export", "--no-such-flag"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_the_export_path_never_imports_textual_or_jupytext(demo_sim, tmp_path) -> None:
+    probe = (
+        "import sys, runpy\n"
+        "from kbench_tui.cli import main\n"
+        f"code = main(['export', '--endpoint', {demo_sim.url!r}, '--with-results', '--with-logs'])\n"
+        "assert code == 0, code\n"
+        "leaked = [m for m in ('textual', 'jupytext') if m in sys.modules]\n"
+        "print('LEAKED', leaked)\n"
+    )
+    env = {
+        "HOME": str(tmp_path),
+        "KAGGLE_API_TOKEN": "demo-token",
+        "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("LEAKED []")
