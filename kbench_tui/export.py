@@ -73,7 +73,7 @@ def _validate(args: argparse.Namespace) -> tuple[list[TaskRef], re.Pattern[str] 
         tasks = [parse_task_argument(t) for t in args.tasks]
     except InvalidTaskArgument as exc:
         raise ExportUsageError(str(exc)) from None
-    for raw, ref in zip(args.tasks, tasks):
+    for raw, ref in zip(args.tasks, tasks, strict=True):
         if not ref.task:
             raise ExportUsageError(f"Task '{raw}' is not a valid task name.")
     pattern = None
@@ -188,11 +188,11 @@ async def build_document(
         *(bounded(client.list_all_runs(_ref_of(t), models=models or None)) for t in found)
     )
 
-    documents = [_task_json(t, runs) for t, runs in zip(found, run_lists)]
+    documents = [_task_json(t, runs) for t, runs in zip(found, run_lists, strict=True)]
 
     extras: list[Any] = []
-    for task, runs, doc in zip(found, run_lists, documents):
-        for run, run_doc in zip(runs, doc["runs"]):
+    for task, runs, doc in zip(found, run_lists, documents, strict=True):
+        for run, run_doc in zip(runs, doc["runs"], strict=True):
             if with_results and run.state.is_terminal:
                 extras.append(
                     bounded(
