@@ -1,0 +1,173 @@
+"""Fault injection: `--fault SPEC` (repeatable), parsed strictly, decided by a seeded RNG.
+
+Spec grammar: comma-separated `key[=value]` items; exactly one of the kind keys below,
+plus optional `rate=F` (0..1, default 1: every eligible request), `rpc=Method` (only
+that RPC, e.g. `rpc=ListBenchmarkTasks`) and, for status faults, `retry-after=SECONDS`.
+
+| kind                   | effect                                                       | applies to        |
+|------------------------|--------------------------------------------------------------|-------------------|
+| `status=503`           | answer HTTP 503 `{"code":503,...}` before the RPC acts        | RPC POSTs         |
+| `status=429,retry-after=1` | same, with `Retry-After: 1`                              | RPC POSTs         |
+| `latency=30ms` / `0.03s` | delay the answer (real time, not clock time)               | RPCs and downloads|
+| `sse-drop-after=20`    | close a log stream abruptly after 20 events (no final chunk) | SSE log streams   |
+| `download-cut=0.5`     | send half the zip body, then close (full Content-Length)     | download GETs     |
+| `malformed-json`       | 200 with a truncated JSON body                               | 200 JSON RPC answers |
+
+Status faults are injected *before* the handler runs, so the server "cannot have acted"
+(clients may safely retry creates on 429/503). Faults never touch stored state: an
+injected failure leaves the simulator exactly as it was. The signed download URL is not
+an RPC, so status and malformed-json faults skip it; its fault is `download-cut`.
+Each spec has its own RNG seeded from `--rng-seed` and the spec's position, so a run of
+requests sees the same fault pattern every time.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+DOWNLOAD = "download"  # the name faults use for the signed download GET (not an RPC)
+_KINDS = ("status", "latency", "sse-drop-after", "download-cut", "malformed-json")
+_OPTIONS = ("rate", "rpc", "retry-after")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)?$")
+
+
+class FaultSpecError(ValueError):
+    """A `--fault` value that does not parse; the message names the problem and the fix."""
+
+
+@dataclass
+class Fault:
+    """One parsed fault spec with its own reproducible RNG."""
+
+    spec: str
+    kind: str
+    rate: float = 1.0
+    status: int = 0
+    retry_after: str | None = None
+    latency: float = 0.0
+    drop_after: int = 0
+    cut_fraction: float = 0.0
+    rpc: str | None = None
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def fires(self, method: str | None) -> bool:
+        """Decide (consuming one RNG draw) whether this fault hits a request for `method`."""
+        if self.rpc is not None and method != self.rpc:
+            return False
+        return self.rng.random() < self.rate
+
+
+def _number(spec: str, key: str, value: str, cast: type = float) -> float:
+    try:
+        return cast(value)
+    except ValueError:
+        raise FaultSpecError(f"bad fault {spec!r}: {key}={value!r} is not a number") from None
+
+
+def _duration(spec: str, value: str) -> float:
+    match = _DURATION.match(value.strip())
+    if not match:
+        raise FaultSpecError(f"bad fault {spec!r}: latency={value!r}; use e.g. 30ms or 0.03s")
+    amount = float(match.group(1))
+    return amount / 1000 if match.group(2) == "ms" else amount
+
+
+def parse_fault(spec: str, rng_seed: int = 0, index: int = 0) -> Fault:
+    """Parse one spec such as `status=429,rate=0.15,retry-after=1`."""
+    items: dict[str, str | None] = {}
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            raise FaultSpecError(f"bad fault {spec!r}: empty item; separate items with one comma")
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if key not in _KINDS and key not in _OPTIONS:
+            known = ", ".join((*_KINDS, *_OPTIONS))
+            raise FaultSpecError(f"bad fault {spec!r}: unknown key {key!r} (known: {known})")
+        if key in items:
+            raise FaultSpecError(f"bad fault {spec!r}: {key!r} given twice")
+        if key == "malformed-json" and sep:
+            raise FaultSpecError(f"bad fault {spec!r}: malformed-json takes no value")
+        if key != "malformed-json" and not value.strip():
+            raise FaultSpecError(f"bad fault {spec!r}: {key} needs a value ({key}=...)")
+        items[key] = value.strip() if sep else None
+    kinds = [key for key in items if key in _KINDS]
+    if len(kinds) != 1:
+        raise FaultSpecError(
+            f"bad fault {spec!r}: give exactly one of {', '.join(_KINDS)} (got {len(kinds)})"
+        )
+    kind = kinds[0]
+    fault = Fault(spec=spec, kind=kind, rng=random.Random(f"{rng_seed}:fault:{index}:{spec}"))
+    value = items[kind] or ""
+    if kind == "status":
+        fault.status = int(_number(spec, "status", value, int))
+        if not 400 <= fault.status <= 599:
+            raise FaultSpecError(f"bad fault {spec!r}: status must be 400..599")
+    elif kind == "latency":
+        fault.latency = _duration(spec, value)
+    elif kind == "sse-drop-after":
+        fault.drop_after = int(_number(spec, "sse-drop-after", value, int))
+        if fault.drop_after < 0:
+            raise FaultSpecError(f"bad fault {spec!r}: sse-drop-after must be >= 0")
+    elif kind == "download-cut":
+        fault.cut_fraction = _number(spec, "download-cut", value)
+        if not 0.0 <= fault.cut_fraction < 1.0:
+            raise FaultSpecError(f"bad fault {spec!r}: download-cut must be in [0, 1)")
+    if "rate" in items:
+        fault.rate = _number(spec, "rate", items["rate"] or "")
+        if not 0.0 <= fault.rate <= 1.0:
+            raise FaultSpecError(f"bad fault {spec!r}: rate must be between 0 and 1")
+    if "retry-after" in items:
+        if kind != "status":
+            raise FaultSpecError(f"bad fault {spec!r}: retry-after only goes with status=...")
+        seconds = _number(spec, "retry-after", items["retry-after"] or "")
+        if seconds < 0:
+            raise FaultSpecError(f"bad fault {spec!r}: retry-after must be >= 0")
+        fault.retry_after = items["retry-after"]
+    if "rpc" in items:
+        fault.rpc = items["rpc"]
+    return fault
+
+
+def parse_faults(specs: list[str], rng_seed: int = 0) -> list[Fault]:
+    """Parse every spec; raises FaultSpecError on the first bad one."""
+    return [parse_fault(spec, rng_seed, index) for index, spec in enumerate(specs)]
+
+
+@dataclass
+class FaultPlan:
+    """What the faults decided for one request (read by the log and download handlers)."""
+
+    sse_drop_after: int | None = None
+    download_cut: float | None = None
+
+
+class FaultSet:
+    """The active faults; replaceable at run time (`RunningSim.set_faults`)."""
+
+    def __init__(self, faults: list[Fault] | None = None) -> None:
+        self.faults = faults or []
+
+    def latency(self, method: str | None) -> float:
+        return sum(f.latency for f in self.faults if f.kind == "latency" and f.fires(method))
+
+    def status(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.kind == "status" and fault.fires(method):
+                return fault
+        return None
+
+    def malformed(self, method: str) -> bool:
+        return any(f.kind == "malformed-json" and f.fires(method) for f in self.faults)
+
+    def plan(self, method: str | None) -> FaultPlan:
+        plan = FaultPlan()
+        for fault in self.faults:
+            if fault.kind == "sse-drop-after" and method == "GetBenchmarkTaskRunLogs":
+                if fault.fires(method):
+                    plan.sse_drop_after = fault.drop_after
+            elif fault.kind == "download-cut" and method == DOWNLOAD and fault.fires(method):
+                plan.download_cut = fault.cut_fraction
+        return plan
