@@ -1,0 +1,284 @@
+"""The HTTP layer under `BenchmarksClient`: URLs, headers, answer checks, retries, streams.
+
+One `httpx.AsyncClient` per connection (keep-alive, explicit timeouts, TLS verification
+always on). `call()` posts a JSON RPC with the retry rules of `retry.py`; `open_stream()`
+is the raw streaming request used by `logs.py` and `download.py`; `answer_error()` applies
+the service's error rules (§1.5) to any answer.
+
+Credentials only ever travel in the `Authorization` header; they are never logged nor put
+in an exception, and `repr()` shows the endpoint only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from kbench_tui import __version__
+from kbench_tui.api.errors import ApiError, ProtocolError, UnreachableError, error_for_status
+from kbench_tui.api.retry import (
+    RetryableFailure,
+    RetryCallback,
+    RetryPolicy,
+    RpcKind,
+    Sleep,
+    parse_retry_after,
+    run_with_retries,
+)
+from kbench_tui.api.wire import WireModel
+from kbench_tui.config import Credentials
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
+# Streams (logs, downloads) may stay silent for long stretches while a run works: no read
+# timeout, the caller cancels them instead.
+STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
+
+ResponseT = TypeVar("ResponseT", bound=WireModel)
+ConnectionT = TypeVar("ConnectionT", bound="RpcConnection")
+
+
+class RpcConnection:
+    """Endpoint, credentials, retry policy and the shared `httpx.AsyncClient`."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: Credentials | None,
+        *,
+        timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        on_retry: RetryCallback | None = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.credentials = credentials
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.rng = rng
+        self.on_retry = on_retry
+        self.timeout = timeout or DEFAULT_TIMEOUT
+        parts = urlsplit(self.endpoint)
+        self._host = parts.hostname or ""
+        self._origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+        path = parts.path.rstrip("/")
+        if path.endswith("/v1"):
+            self._prefix = self.endpoint  # already a full RPC prefix: use it as-is
+        elif self._host == "api.kaggle.com":
+            self._prefix = f"{self.endpoint}/v1"  # production has no /api segment (§1.1)
+        else:
+            self._prefix = f"{self.endpoint}/api/v1"
+        # verify=True always: TLS checks are never turned off, for any endpoint.
+        self.http = httpx.AsyncClient(
+            transport=transport, timeout=self.timeout, follow_redirects=False, verify=True
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._origin + urlsplit(self.endpoint).path!r})"
+
+    async def __aenter__(self: ConnectionT) -> ConnectionT:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()
+
+    # --- building blocks -------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        """`scheme://host[:port]` of the endpoint (credentials only go to this origin)."""
+        return self._origin
+
+    def rpc_url(self, service: str, method: str) -> str:
+        """`{endpoint}/v1/{service}/{Method}` on production, `.../api/v1/...` elsewhere."""
+        return f"{self._prefix}/{service}/{method}"
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Request headers: JSON content type, user agent and Authorization."""
+        headers = {"Content-Type": "application/json", "User-Agent": f"kbench-tui/{__version__}"}
+        if self.credentials is not None:
+            headers["Authorization"] = self.credentials.authorization_header()
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def transport_failure(
+        self, exc: httpx.HTTPError, rpc: str, *, reading_body: bool, write: bool = False
+    ) -> RetryableFailure:
+        """Classify an httpx exception; the message names the host, never a header.
+
+        `write` adds the warning that matters for a write whose answer was lost: the
+        server may have acted, so the user should look before trying again.
+        """
+        reason = type(exc).__name__
+        detail = str(exc).split("\n", 1)[0][:200] or "no detail"
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            error: ApiError = UnreachableError(
+                f"cannot connect to {self._origin} ({reason}: {detail})", rpc=rpc
+            )
+            return RetryableFailure(error, sent=False)
+        caveat = "; the change may have been applied, refresh to check" if write else ""
+        if reading_body:
+            error = ProtocolError(f"the answer was cut off ({reason}: {detail}){caveat}", rpc=rpc)
+        elif isinstance(exc, httpx.TimeoutException):
+            error = UnreachableError(
+                f"no answer from {self._origin} in time ({reason}){caveat}", rpc=rpc
+            )
+        else:
+            error = UnreachableError(
+                f"the connection to {self._origin} failed ({reason}: {detail}){caveat}", rpc=rpc
+            )
+        return RetryableFailure(error, sent=True)
+
+    def answer_error(self, response: httpx.Response, content: bytes, rpc: str) -> ApiError | None:
+        """The error an answer carries (§1.5), or None if it is a success.
+
+        A JSON object with `code >= 400` and a `message` is an error even with HTTP 200;
+        it is classified by the HTTP status when that is an error, else by `code`.
+        """
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        body: Any = None
+        if "application/json" in response.headers.get("content-type", ""):
+            try:
+                body = json.loads(content) if content else None
+            except ValueError:
+                body = None
+        if isinstance(body, dict) and isinstance(body.get("code"), int) and "message" in body:
+            code = body["code"]
+            if code >= 400 or status >= 400:
+                message = str(body.get("message") or "")
+                return error_for_status(
+                    status if status >= 400 else code, message, rpc=rpc, retry_after=retry_after
+                )
+        if status >= 400:
+            return error_for_status(
+                status, response.reason_phrase, rpc=rpc, retry_after=retry_after
+            )
+        if 300 <= status < 400:
+            return ProtocolError(f"unexpected redirect (HTTP {status})", status=status, rpc=rpc)
+        return None
+
+    def parse_json_answer(
+        self, response: httpx.Response, content: bytes, rpc: str
+    ) -> dict[str, Any]:
+        """Decode a JSON RPC answer into a dict, or raise a retryable failure."""
+        error = self.answer_error(response, content, rpc)
+        if error is not None:
+            raise RetryableFailure(error, sent=True)
+        content_type = response.headers.get("content-type", "")
+        if "application/json" not in content_type:
+            shown = content_type.split(";")[0] or "no content type"
+            raise RetryableFailure(ProtocolError(f"expected JSON, got {shown}", rpc=rpc), sent=True)
+        try:
+            data = json.loads(content)
+        except ValueError:
+            raise RetryableFailure(
+                ProtocolError("the answer is not valid JSON (malformed or truncated)", rpc=rpc),
+                sent=True,
+            ) from None
+        if not isinstance(data, dict):
+            raise RetryableFailure(
+                ProtocolError(f"expected a JSON object, got {type(data).__name__}", rpc=rpc),
+                sent=True,
+            )
+        return data
+
+    @asynccontextmanager
+    async def open_stream(
+        self,
+        url: str,
+        body: dict[str, Any] | None,
+        *,
+        rpc: str,
+        method: Literal["POST", "GET"] = "POST",
+        headers: dict[str, str] | None = None,
+        with_credentials: bool = True,
+    ) -> AsyncIterator[httpx.Response]:
+        """Open a streaming request (no read timeout); httpx errors become RetryableFailure."""
+        all_headers = self.headers(headers)
+        if not with_credentials:
+            all_headers.pop("Authorization", None)
+        if body is None:
+            all_headers.pop("Content-Type", None)
+        request = self.http.build_request(
+            method, url, json=body, headers=all_headers, timeout=STREAM_TIMEOUT
+        )
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self.transport_failure(exc, rpc, reading_body=False) from None
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    # --- generic RPC -----------------------------------------------------------------------
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        body: dict[str, Any],
+        *,
+        kind: RpcKind,
+        retry: RetryPolicy | None = None,
+    ) -> dict[str, Any]:
+        """POST one JSON RPC with retries; the decoded JSON object of the answer."""
+        url = self.rpc_url(service, method)
+        request_headers = self.headers()
+
+        async def attempt() -> dict[str, Any]:
+            request = self.http.build_request("POST", url, json=body, headers=request_headers)
+            try:
+                response = await self.http.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise self.transport_failure(
+                    exc, method, reading_body=False, write=kind == "write"
+                ) from None
+            try:
+                content = await response.aread()
+            except httpx.HTTPError as exc:
+                raise self.transport_failure(
+                    exc, method, reading_body=True, write=kind == "write"
+                ) from None
+            finally:
+                await response.aclose()
+            return self.parse_json_answer(response, content, method)
+
+        return await run_with_retries(
+            attempt,
+            kind=kind,
+            policy=retry or self.retry,
+            sleep=self.sleep,
+            rng=self.rng,
+            on_retry=self.on_retry,
+        )
+
+    async def _rpc(
+        self,
+        service: str,
+        method: str,
+        request: WireModel,
+        response_type: type[ResponseT],
+        kind: RpcKind,
+    ) -> ResponseT:
+        data = await self.call(service, method, request.to_wire(), kind=kind)
+        try:
+            return response_type.model_validate(data)
+        except ValueError as exc:
+            raise ProtocolError(
+                f"unexpected answer shape ({exc.__class__.__name__})", rpc=method
+            ) from None
