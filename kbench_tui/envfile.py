@@ -16,8 +16,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from dotenv import dotenv_values
-
 # A key counts as expiring "soon" within this window: long enough to notice during a session,
 # short enough not to nag all day for tokens that last a day or more.
 EXPIRY_SOON = timedelta(hours=1)
@@ -78,6 +76,8 @@ def load_dotenv_settings(cwd: Path) -> ProxySettings:
         return ProxySettings()
     warnings: list[str] = []
     try:
+        from dotenv import dotenv_values  # only when a .env exists: keeps start-up lean
+
         values: Mapping[str, str | None] = dotenv_values(path, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"

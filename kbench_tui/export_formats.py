@@ -12,11 +12,8 @@ document is built by `kbench_tui.export`; its schema is documented in the README
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 SCHEMA_VERSION = 1
 
@@ -106,6 +103,9 @@ def result_text(result: dict[str, Any]) -> str:
 def render_csv(document: dict[str, Any]) -> str:
     """One row per run; the task's columns repeat on each of its runs. A task with no
     runs still gets one row (run columns empty) so it is not silently missing."""
+    import csv
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -215,6 +215,8 @@ def render_junit(document: dict[str, Any]) -> str:
     ERRORED runs are failures carrying the error's last line as message and the full
     text as body; runs not finished yet are skipped; a completed run whose parsed result
     did not pass is a failure too (its failed assertions listed)."""
+    from xml.sax.saxutils import escape, quoteattr
+
     suites: list[str] = []
     total = failures = skipped = 0
     for task in document["tasks"]:

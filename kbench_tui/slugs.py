@@ -8,14 +8,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from slugify import slugify as _python_slugify
+# A string python-slugify leaves unchanged: lower-case ASCII letters and digits in runs
+# joined by single hyphens. Checking for it first spares importing python-slugify (and its
+# transliteration tables) on the headless start-up path, where arguments are slugs already.
+_ALREADY_A_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def slugify(name: str) -> str:
     """The slug the kaggle CLI derives from a task name (`My Task` -> `my-task`)."""
-    return _python_slugify(name)
+    if _ALREADY_A_SLUG.fullmatch(name):
+        return name
+    from slugify import slugify as python_slugify
+
+    return python_slugify(name)
 
 
 class InvalidTaskArgument(ValueError):

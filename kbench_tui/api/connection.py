@@ -32,6 +32,7 @@ from kbench_tui.api.retry import (
     parse_retry_after,
     run_with_retries,
 )
+from kbench_tui.api.tls import OnDemandTLSTransport
 from kbench_tui.api.wire import WireModel
 from kbench_tui.config import Credentials
 
@@ -76,9 +77,13 @@ class RpcConnection:
             self._prefix = f"{self.endpoint}/v1"  # production has no /api segment (§1.1)
         else:
             self._prefix = f"{self.endpoint}/api/v1"
-        # verify=True always: TLS checks are never turned off, for any endpoint.
+        # TLS checks are never turned off, for any endpoint: https always goes through a
+        # verifying pool (see tls.py for why it is built on first use).
         self.http = httpx.AsyncClient(
-            transport=transport, timeout=self.timeout, follow_redirects=False, verify=True
+            transport=transport or OnDemandTLSTransport(),
+            timeout=self.timeout,
+            follow_redirects=False,
+            verify=True,
         )
 
     def __repr__(self) -> str:

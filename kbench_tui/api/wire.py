@@ -181,6 +181,9 @@ class WireModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         extra="ignore",
+        # Build each model's validator on first use, not at import: the headless export
+        # touches a handful of the ~60 models and its start-up time is a product goal.
+        defer_build=True,
     )
 
     @model_validator(mode="before")

@@ -1,0 +1,54 @@
+"""A transport that builds its TLS trust store on the first https request, not at start-up.
+
+`httpx.AsyncClient()` loads the whole CA bundle when it is constructed (~30-40 ms), which
+is a large share of the headless export's start-up and is wasted against a plain-http
+endpoint such as the local simulator. This transport keeps verification exactly as strict
+— https requests always go through a pool whose context is httpx's own default one
+(CERT_REQUIRED, hostname checks, the certifi bundle) — but creates that pool only when the
+first https request is sent. Plain-http requests use a pool whose TLS context trusts
+nothing, so even a misrouted https request through it would fail closed, never open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+import httpx
+
+
+class OnDemandTLSTransport(httpx.AsyncBaseTransport):
+    """Routes http to a plain pool and https to a verifying pool created on first use."""
+
+    def __init__(self, **pool_options: Any) -> None:
+        self._pool_options = pool_options
+        # CERT_REQUIRED with check_hostname and no CA loaded: it cannot verify anything.
+        self._plain = httpx.AsyncHTTPTransport(
+            verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), **pool_options
+        )
+        self._secure: httpx.AsyncHTTPTransport | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def secure_context_loaded(self) -> bool:
+        return self._secure is not None
+
+    async def _secure_pool(self) -> httpx.AsyncHTTPTransport:
+        async with self._lock:
+            if self._secure is None:
+                self._secure = httpx.AsyncHTTPTransport(
+                    verify=httpx.create_ssl_context(verify=True), **self._pool_options
+                )
+            return self._secure
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "https":
+            pool = self._secure or await self._secure_pool()
+            return await pool.handle_async_request(request)
+        return await self._plain.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._plain.aclose()
+        if self._secure is not None:
+            await self._secure.aclose()
