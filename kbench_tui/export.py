@@ -36,6 +36,8 @@ from kbench_tui.slugs import InvalidTaskArgument, TaskRef, normalize_model_slug,
 # enough not to trip the service's rate limits.
 CONCURRENCY = 8
 STATUS_CHOICES = ("queued", "running", "completed", "errored")
+# A normalised model-version slug (`gemini-2.5-flash`, `claude-sonnet-4-6-default`).
+_MODEL_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 KAGGLE_WEB = "https://www.kaggle.com"
 
 
@@ -87,25 +89,56 @@ def _validate(args: argparse.Namespace) -> tuple[list[TaskRef], re.Pattern[str] 
             f"--status {args.status!r} is not a state; use one of: {', '.join(STATUS_CHOICES)}."
         )
     for model in args.models:
-        if not normalize_model_slug(model).strip():
+        slug = normalize_model_slug(model).strip()
+        if not slug:
             raise ExportUsageError(
                 f"-m {model!r} names no model; use a slug like gemini-2.5-flash."
             )
+        if not _MODEL_SLUG.match(slug):
+            # A typo here would silently export no runs at all: refuse it instead.
+            raise ExportUsageError(
+                f"-m {model!r} is not a model slug (letters, digits, '.', '-', '_'); "
+                "use one like gemini-2.5-flash or google/gemini-2.5-flash."
+            )
     if args.output:
-        parent = Path(args.output).expanduser().resolve().parent
+        target = Path(args.output).expanduser()
+        if target.is_dir():
+            raise ExportUsageError(
+                f"Cannot write {args.output}: it is a directory; give a file name "
+                f"such as {target / 'export.json'}."
+            )
+        parent = target.resolve().parent
         if not parent.is_dir():
             raise ExportUsageError(
                 f"Cannot write {args.output}: directory {parent} does not exist."
             )
-        if not os.access(parent, os.W_OK):
+        problem = _cannot_create_in(parent)
+        if problem:
             raise ExportUsageError(
-                f"Cannot write {args.output}: directory {parent} is not writable."
+                f"Cannot write {args.output}: directory {parent} is not writable ({problem}); "
+                "choose another -o path."
             )
     if args.download:
         target = Path(args.download).expanduser()
         if target.exists() and not target.is_dir():
             raise ExportUsageError(f"--download {args.download}: not a directory.")
     return tasks, pattern
+
+
+def _cannot_create_in(directory: Path) -> str | None:
+    """Why no file can be created in `directory`, or None if one can.
+
+    Checked before any request, by creating (and removing) a temporary file: `os.access`
+    says yes to root on a read-only mount or in /proc, and the export would only fail at
+    the very end.
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=".kbench-tui-probe.", dir=directory)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.unlink(name)
+    return None
 
 
 class _Progress:
@@ -360,6 +393,8 @@ def run_export(args: argparse.Namespace) -> int:
                 credentials = load_credentials()
             except ConfigError as exc:
                 return fail(EXIT_CREDENTIALS if exc.about_credentials else EXIT_USAGE, str(exc))
+            for warning in credentials.warnings if credentials is not None else ():
+                print(f"kbench-tui export: warning: {warning}", file=sys.stderr)
             if credentials is None:
                 return fail(
                     EXIT_CREDENTIALS,

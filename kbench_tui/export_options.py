@@ -9,7 +9,10 @@ FORMATS = ("json", "csv", "markdown", "junit")
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "tasks", nargs="*", metavar="TASK", help="task slugs (task or owner/task); default: all tasks"
+        "tasks",
+        nargs="*",
+        metavar="TASK",
+        help="task slugs (task or owner/task); default: all tasks",
     )
     parser.add_argument("--regex", metavar="R", help="only tasks whose slug matches this regex")
     parser.add_argument(

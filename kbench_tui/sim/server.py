@@ -20,6 +20,7 @@ import base64
 import binascii
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,6 +59,9 @@ class SimState:
         self.users = users
         self.faults = faults
         self.stopping = asyncio.Event()
+        # Requests seen per RPC method (and "download" for the signed GET), counted before
+        # any fault applies: tests use it to prove that retries are bounded.
+        self.requests: Counter[str] = Counter()
 
     async def wait_stopping(self) -> None:
         await self.stopping.wait()
@@ -226,15 +230,14 @@ class AbsoluteFormMiddleware:
 
 
 class FaultMiddleware:
-    """Applies the active `--fault`s (see faults.py for what applies where)."""
+    """Counts each RPC and download request, then applies the active `--fault`s (faults.py)."""
 
     def __init__(self, app: ASGIApp, state: SimState) -> None:
         self.app = app
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        faults = self.state.faults
-        if scope["type"] != "http" or not faults.faults:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path, verb = scope["path"], scope["method"]
@@ -242,7 +245,10 @@ class FaultMiddleware:
         method = match.group(2) if match else None
         if method is None and verb == "GET" and _DOWNLOAD_PATH.match(path):
             method = DOWNLOAD
-        if method is None:
+        if method is not None:
+            self.state.requests[method] += 1
+        faults = self.state.faults
+        if method is None or not faults.faults:
             await self.app(scope, receive, send)
             return
         delay = faults.latency(method)

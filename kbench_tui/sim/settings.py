@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass, field
 
 DEFAULT_USERS = {"demo": "demo-token"}
@@ -48,8 +49,11 @@ class SimConfig:
             ("--queue-seconds", self.queue_seconds),
             ("--run-seconds", self.run_seconds),
         ):
-            if value < 0:
-                raise SimConfigError(f"{name} must be >= 0, got {value}")
+            # NaN fails every comparison, so it is refused too; infinity would freeze states.
+            if not 0 <= value < math.inf:
+                raise SimConfigError(f"{name} must be a finite number >= 0, got {value}")
+        if not 0 <= self.port <= 65535:
+            raise SimConfigError(f"--port must be 0..65535 (0 picks a free port), got {self.port}")
         if not 0.0 <= self.run_error_rate <= 1.0:
             raise SimConfigError(
                 f"--run-error-rate must be between 0 and 1, got {self.run_error_rate}"
