@@ -23,7 +23,7 @@ from kbench_tui.config import Credentials
 
 
 class _Ok(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+    def do_POST(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", "2")
