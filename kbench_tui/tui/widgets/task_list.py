@@ -1,0 +1,228 @@
+"""The task list (left pane): every task, newest first, filterable by regex, updated in place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from kbench_tui.tui.format import format_created, state_text
+
+if TYPE_CHECKING:
+    from kbench_tui.api.models import ApiBenchmarkTask
+    from kbench_tui.watch.poller import Diff
+
+# Fixed widths: the header and rows never re-measure as tasks come and go.
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("Task", "task", 26),
+    ("State", "state", 17),
+    ("Ver", "version", 3),
+    ("Created", "created", 11),
+)
+
+
+def task_cells(task: ApiBenchmarkTask) -> tuple[str, Text, str, str]:
+    """The cells of one task row, in column order."""
+    version = task.slug.version_number
+    return (
+        task.slug.task_slug,
+        # The word alone: the list is narrow and the word reads without colour.
+        state_text(task.creation_state.short, mark=False),
+        "?" if version is None else str(version),
+        format_created(task.create_time),
+    )
+
+
+class TaskList(Vertical):
+    """Tasks as a table keyed by slug; `/` filters by regex as you type."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="filter-tasks"),
+        Binding("j", "cursor_down", "Down", show=False, id="task-down"),
+        Binding("k", "cursor_up", "Up", show=False, id="task-up"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-task-filter"),
+    ]
+
+    @dataclass
+    class TaskHighlighted(Message):
+        """The cursor moved onto a task (None when the list became empty)."""
+
+        task_list: TaskList
+        task_slug: str | None
+
+        @property
+        def control(self) -> TaskList:
+            return self.task_list
+
+    @dataclass
+    class TaskChosen(Message):
+        """Enter was pressed on a task: the user wants to look at its runs."""
+
+        task_list: TaskList
+        task_slug: str
+
+        @property
+        def control(self) -> TaskList:
+            return self.task_list
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tasks: dict[str, ApiBenchmarkTask] = {}
+        self.pattern: re.Pattern[str] | None = None
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter tasks by regex", id="task-filter", classes="hidden")
+        yield Static("", id="task-filter-error", classes="hidden")
+        table: DataTable[str | Text] = DataTable(
+            id="task-table", cursor_type="row", zebra_stripes=False
+        )
+        for label, key, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        yield table
+        yield Static("Loading tasks…", id="task-empty")
+
+    @property
+    def table(self) -> DataTable[str | Text]:
+        """The underlying table."""
+        return self.query_one("#task-table", DataTable)
+
+    @property
+    def highlighted_slug(self) -> str | None:
+        """Slug of the row under the cursor."""
+        table = self.table
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def focus_table(self) -> None:
+        """Give the keyboard to the table."""
+        self.table.focus()
+
+    def _visible(self, slug: str) -> bool:
+        return self.pattern is None or self.pattern.search(slug) is not None
+
+    def apply(self, tasks: list[ApiBenchmarkTask], diff: Diff[str, ApiBenchmarkTask]) -> None:
+        """Bring the table up to date with a poll: add, update and remove rows by key."""
+        self.loaded = True
+        self.tasks = {task.slug.task_slug: task for task in tasks}
+        table = self.table
+        before = self.highlighted_slug
+        for task in diff.added:
+            if self._visible(task.slug.task_slug):
+                self._add(task)
+        for _, task in diff.changed:
+            slug = task.slug.task_slug
+            if slug in table.rows:
+                for (_, key, _), value in zip(COLUMNS, task_cells(task), strict=False):
+                    table.update_cell(slug, key, value)
+        for slug in diff.removed:
+            if slug in table.rows:
+                table.remove_row(slug)
+        if diff.added:
+            self._sort()
+        self._after_change(before)
+
+    def _add(self, task: ApiBenchmarkTask) -> None:
+        self.table.add_row(*task_cells(task), key=task.slug.task_slug)
+
+    def _sort(self) -> None:
+        # Newest first: creation time, then slug for a stable order between equal times.
+        def newest(slug: str) -> tuple[str, str]:
+            task = self.tasks[slug]
+            created = task.create_time.isoformat() if task.create_time else ""
+            return (created, slug)
+
+        self.table.sort("task", key=newest, reverse=True)
+
+    def _after_change(self, previous: str | None) -> None:
+        table = self.table
+        empty = self.query_one("#task-empty", Static)
+        if table.row_count:
+            empty.add_class("hidden")
+        else:
+            empty.remove_class("hidden")
+            if not self.tasks:
+                empty.update("No tasks yet. Push one with `kaggle b t push` (or `p`).")
+            else:
+                empty.update("No task matches the filter.")
+        # Keep the cursor on the same task when rows move around it.
+        if previous is not None and previous in table.rows:
+            index = table.get_row_index(previous)
+            if index != table.cursor_row:
+                table.move_cursor(row=index, animate=False)
+        current = self.highlighted_slug
+        if current != previous:
+            self.post_message(self.TaskHighlighted(self, current))
+
+    def set_filter(self, text: str) -> None:
+        """Show only tasks whose slug matches `text` (a regex); invalid regex shown inline."""
+        error = self.query_one("#task-filter-error", Static)
+        try:
+            pattern = re.compile(text, re.IGNORECASE) if text else None
+        except re.error as problem:
+            error.update(Text(f"invalid regex: {problem}", style="bold red"))
+            error.remove_class("hidden")
+            return
+        error.add_class("hidden")
+        self.pattern = pattern
+        before = self.highlighted_slug
+        table = self.table
+        for slug, task in self.tasks.items():
+            shown = slug in table.rows
+            if self._visible(slug) and not shown:
+                self._add(task)
+            elif not self._visible(slug) and shown:
+                table.remove_row(slug)
+        self._sort()
+        self._after_change(before)
+
+    def action_filter(self) -> None:
+        """Open the filter field."""
+        field = self.query_one("#task-filter", Input)
+        field.remove_class("hidden")
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        """Close the filter field and show every task again."""
+        field = self.query_one("#task-filter", Input)
+        field.value = ""
+        field.add_class("hidden")
+        self.set_filter("")
+        self.focus_table()
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+
+    @on(Input.Changed, "#task-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    @on(Input.Submitted, "#task-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_table()
+
+    @on(DataTable.RowHighlighted, "#task-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.TaskHighlighted(self, event.row_key.value))
+
+    @on(DataTable.RowSelected, "#task-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.TaskChosen(self, event.row_key.value))

@@ -1,0 +1,299 @@
+"""Log sessions: follow one run's log (or all runs of a task) into lines, batches and a spool.
+
+No Textual import. A `LogSession` consumes `stream_run_logs` for each of its runs:
+
+- QUEUED runs answer 404 ("no logs yet"): the session reports WAITING and asks again
+  every `waiting_poll` seconds, switching to the stream by itself once the run starts.
+- RUNNING runs stream over SSE; finished runs return the persisted log in one answer.
+  Either way the session reports STREAMING while entries arrive and ENDED at the end.
+- Entries are fragments that concatenate until a newline (as the kaggle CLI prints them),
+  so each run keeps its own partial line; only complete lines are handed on.
+
+Lines go into a `LogSpool`: batched for at most `batch_seconds` before `on_lines` is
+called once (so a fast stream costs one UI update per batch, not one per line), written
+in full to a temporary file (save and search see the whole log) and kept as a bounded
+in-memory tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from kbench_tui.api.errors import ApiError, NotFoundError
+from kbench_tui.api.logs import LogsNotReady, stream_run_logs
+from kbench_tui.watch.poller import TRANSIENT_ERRORS
+
+# `stream_run_logs(client, run_id)`, or a stand-in with the same shape in tests.
+StreamLogs = Callable[[Any, int], AsyncIterator[Any]]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One complete line of a run's log."""
+
+    number: int
+    """1-based position in the session's full log (the spool), stable across the tail."""
+    text: str
+    time: float | None
+    """Kernel timestamp of the entry that started the line (seconds since session start)."""
+    stream: str
+    source: str | None = None
+    """The run's label (its model) in an all-runs session; None for a single run."""
+
+
+class LogPhase(Enum):
+    """Where a run's log is."""
+
+    CONNECTING = "connecting"
+    WAITING = "waiting for logs"
+    STREAMING = "streaming"
+    ENDED = "ended"
+    RETRYING = "reconnecting"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    """A run's log changed phase."""
+
+    run_id: int
+    source: str | None
+    phase: LogPhase
+    lines: int
+    error: ApiError | None = None
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    """One run to follow, and the label its lines carry in an all-runs session."""
+
+    run_id: int
+    label: str | None = None
+
+
+class LogSpool:
+    """Batches lines for the UI, spools all of them to disk, keeps a bounded tail."""
+
+    def __init__(
+        self,
+        on_lines: Callable[[list[LogLine]], None],
+        *,
+        tail_lines: int = 5000,
+        batch_seconds: float = 0.1,
+        directory: str | os.PathLike[str] | None = None,
+        prefix: str = "kbench-log-",
+    ) -> None:
+        self._on_lines = on_lines
+        self.batch_seconds = batch_seconds
+        self.tail: deque[LogLine] = deque(maxlen=tail_lines)
+        self.line_count = 0
+        self._pending: list[tuple[int, str, float | None, str, str | None]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=directory)
+        self.path = Path(name)
+        # Line-buffered text mode is not needed: the spool is flushed once per batch.
+        self._file = os.fdopen(handle, "w", encoding="utf-8", newline="\n")
+
+    def add(
+        self, text: str, time: float | None, stream: str, source: str | None, rank: int = 0
+    ) -> None:
+        """Queue one complete line; it reaches `on_lines` within `batch_seconds`.
+
+        `rank` orders the runs of an all-runs session inside one batch: lines that arrive
+        together are grouped run by run (each run's own order kept), so a batch reads the
+        same whichever answer happened to come first.
+        """
+        self._pending.append((rank, text, time, stream, source))
+        if self.batch_seconds <= 0:
+            self.flush()
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.batch_seconds, self.flush)
+
+    def flush(self) -> None:
+        """Hand pending lines on now (one callback for the whole batch)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending or self._file.closed:
+            return
+        pending, self._pending = self._pending, []
+        pending.sort(key=lambda item: item[0])  # stable: each run keeps its order
+        first = self.line_count + 1
+        batch = [
+            LogLine(first + offset, text, time, stream, source)
+            for offset, (_, text, time, stream, source) in enumerate(pending)
+        ]
+        self.line_count += len(batch)
+        self._file.writelines(f"{spool_text(line)}\n" for line in batch)
+        self._file.flush()
+        self.tail.extend(batch)
+        self._on_lines(batch)
+
+    def iter_text(self) -> Iterator[str]:
+        """Every line of the full log, as saved (blocking disk IO: call from a thread)."""
+        with open(self.path, encoding="utf-8", newline="\n") as handle:
+            for raw in handle:
+                yield raw.rstrip("\n")
+
+    def search(self, pattern: re.Pattern[str]) -> list[int]:
+        """Numbers of every line of the full log matching `pattern` (blocking)."""
+        return [n for n, text in enumerate(self.iter_text(), start=1) if pattern.search(text)]
+
+    def save_to(self, target: str | os.PathLike[str]) -> Path:
+        """Copy the full log to `target` (blocking); returns the absolute path."""
+        self.flush()
+        destination = Path(target).expanduser().resolve()
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.path, destination)
+        return destination
+
+    def close(self) -> None:
+        """Drop pending lines and delete the spool file."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._pending.clear()
+        if not self._file.closed:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def spool_text(line: LogLine) -> str:
+    """A line as saved to disk: prefixed by its model in an all-runs session."""
+    return f"[{line.source}] {line.text}" if line.source else line.text
+
+
+class LogSession:
+    """Follows the logs of one or more runs into a shared `LogSpool`."""
+
+    def __init__(
+        self,
+        client: Any,
+        targets: Sequence[LogTarget],
+        spool: LogSpool,
+        on_status: Callable[[LogStatus], None],
+        *,
+        waiting_poll: float = 2.0,
+        retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        stream: StreamLogs = stream_run_logs,
+    ) -> None:
+        self._client = client
+        self._stream = stream
+        self.targets = list(targets)
+        self.spool = spool
+        self._on_status = on_status
+        self.waiting_poll = waiting_poll
+        self.retry_delays = retry_delays
+        self._sleep = sleep
+        self.phases: dict[int, LogPhase] = {t.run_id: LogPhase.CONNECTING for t in targets}
+
+    async def run(self) -> None:
+        """Follow every target until all their logs have ended (or failed for good)."""
+        try:
+            await asyncio.gather(*(self._follow(target) for target in self.targets))
+        finally:
+            # Whatever ended the session (end of logs, cancellation), the lines received so
+            # far belong in the view and the spool.
+            self.spool.flush()
+
+    def _report(
+        self,
+        target: LogTarget,
+        phase: LogPhase,
+        lines: int,
+        error: ApiError | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        self.phases[target.run_id] = phase
+        self._on_status(LogStatus(target.run_id, target.label, phase, lines, error, retry_in))
+
+    async def _follow(self, target: LogTarget) -> None:
+        # The server gives no resume token: a new request replays the log from the start.
+        # Count the entries already handled and skip that many after a reconnect, so a
+        # line is never doubled (the kaggle CLI's kernel-log pattern).
+        handled = 0
+        lines = 0
+        rank = self.targets.index(target)
+        failures = 0
+        partial = _Partial()
+        self._report(target, LogPhase.CONNECTING, lines)
+        while True:
+            try:
+                seen = 0
+                waiting = False
+                async for item in self._stream(self._client, target.run_id):
+                    if isinstance(item, LogsNotReady):
+                        waiting = True
+                        break
+                    seen += 1
+                    if seen <= handled:
+                        continue
+                    handled += 1
+                    failures = 0
+                    if self.phases[target.run_id] is not LogPhase.STREAMING:
+                        self._report(target, LogPhase.STREAMING, lines)
+                    lines += partial.feed(item, target.label, rank, self.spool)
+            except (LogsNotReady, NotFoundError):
+                waiting = True
+            except TRANSIENT_ERRORS as error:
+                delay = self.retry_delays[min(failures, len(self.retry_delays) - 1)]
+                failures += 1
+                self._report(target, LogPhase.RETRYING, lines, error, retry_in=delay)
+                await self._sleep(delay)
+                continue
+            except ApiError as error:
+                lines += partial.finish(target.label, rank, self.spool)
+                self._report(target, LogPhase.FAILED, lines, error)
+                return
+            if waiting:
+                if self.phases[target.run_id] is not LogPhase.WAITING:
+                    self._report(target, LogPhase.WAITING, lines)
+                await self._sleep(self.waiting_poll)
+                continue
+            lines += partial.finish(target.label, rank, self.spool)
+            self._report(target, LogPhase.ENDED, lines)
+            return
+
+
+class _Partial:
+    """A run's unfinished line: entries concatenate until a newline."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.time: float | None = None
+        self.stream = "stdout"
+
+    def feed(self, entry: Any, label: str | None, rank: int, spool: LogSpool) -> int:
+        """Add one entry's text; emit the lines it completes; return how many."""
+        data = entry.data if isinstance(entry.data, str) else str(entry.data)
+        if not self.text:
+            self.time = entry.time
+            self.stream = entry.stream_name or "stdout"
+        pieces = (self.text + data).split("\n")
+        self.text = pieces.pop()
+        for piece in pieces:
+            spool.add(piece.rstrip("\r"), self.time, self.stream, label, rank)
+            self.time = entry.time
+            self.stream = entry.stream_name or "stdout"
+        return len(pieces)
+
+    def finish(self, label: str | None, rank: int, spool: LogSpool) -> int:
+        """At the end of a log, a trailing partial line is still a line."""
+        if not self.text:
+            return 0
+        spool.add(self.text.rstrip("\r"), self.time, self.stream, label, rank)
+        self.text = ""
+        return 1

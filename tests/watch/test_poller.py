@@ -1,0 +1,202 @@
+"""The adaptive poller, driven with a fake client and a sleep that never sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+
+from kbench_tui.api.errors import AuthError, ProtocolError, UnreachableError
+from kbench_tui.api.models import (
+    ApiBenchmarkTask,
+    ApiBenchmarkTaskRun,
+    ApiBenchmarkTaskSlug,
+    BenchmarkTaskRunState,
+    BenchmarkTaskVersionCreationState,
+    GetBenchmarkTaskQuotaResponse,
+)
+from kbench_tui.watch.poller import (
+    AuthRejected,
+    ConnectionChanged,
+    Poller,
+    PollEvent,
+    PollFailed,
+    QuotaPolled,
+    RunsPolled,
+    TasksPolled,
+    diff_by_key,
+)
+
+START = datetime(2026, 3, 1, 12, 0)
+
+
+def make_task(slug: str, state: str = "COMPLETED", minutes: int = 0) -> ApiBenchmarkTask:
+    return ApiBenchmarkTask(
+        slug=ApiBenchmarkTaskSlug(owner_slug="demo", task_slug=slug, version_number=1),
+        creation_state=BenchmarkTaskVersionCreationState(state),
+        create_time=START + timedelta(minutes=minutes),
+    )
+
+
+def make_run(
+    run_id: int, state: str = "COMPLETED", model: str = "gemini-2.5-flash"
+) -> ApiBenchmarkTaskRun:
+    return ApiBenchmarkTaskRun(
+        id=run_id, model_version_slug=model, state=BenchmarkTaskRunState(state)
+    )
+
+
+class FakeClient:
+    """Answers from mutable lists; `failure` makes every call raise."""
+
+    def __init__(self) -> None:
+        self.tasks: list[ApiBenchmarkTask] = [make_task("a", minutes=1), make_task("b", minutes=2)]
+        self.runs: dict[str, list[ApiBenchmarkTaskRun]] = {"a": [make_run(1), make_run(2)]}
+        self.failure: Exception | None = None
+        self.calls: list[str] = []
+
+    async def list_all_tasks(self, status=None, regex=None):
+        self.calls.append("tasks")
+        if self.failure:
+            raise self.failure
+        return list(self.tasks)
+
+    async def list_all_runs(self, task, models=None):
+        self.calls.append(f"runs:{task}")
+        if self.failure:
+            raise self.failure
+        return list(self.runs.get(task, []))
+
+    async def get_quota(self):
+        self.calls.append("quota")
+        return GetBenchmarkTaskQuotaResponse(daily_quota_used=1.5, total_daily_quota_allowed=20)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def setup():
+    client = FakeClient()
+    events: list[PollEvent] = []
+    clock = Clock()
+    poller = Poller(client, events.append, clock=clock, boost_seconds=0)
+    return client, events, clock, poller
+
+
+def test_diff_by_key_reports_added_changed_removed() -> None:
+    old = {1: make_run(1, "RUNNING"), 2: make_run(2)}
+    index, diff = diff_by_key(old, [make_run(1, "COMPLETED"), make_run(3)], lambda r: r.id)
+    assert [r.id for r in diff.added] == [3]
+    assert [(a.state.short, b.state.short) for a, b in diff.changed] == [("RUNNING", "COMPLETED")]
+    assert diff.removed == [2]
+    assert set(index) == {1, 3}
+
+
+async def test_first_poll_reports_tasks_newest_first_and_quota(setup) -> None:
+    _client, events, _, poller = setup
+    await poller.poll_once()
+    tasks = next(e for e in events if isinstance(e, TasksPolled))
+    assert tasks.first
+    assert [t.slug.task_slug for t in tasks.tasks] == ["b", "a"]
+    assert QuotaPolled(used=1.5, allowed=20.0) in events
+
+
+async def test_runs_of_the_selected_task_and_changes_in_place(setup) -> None:
+    client, events, _, poller = setup
+    poller.select_task("a")
+    await poller.poll_once()
+    runs = [e for e in events if isinstance(e, RunsPolled)]
+    assert runs and runs[0].first and len(runs[0].runs) == 2
+    events.clear()
+    await poller.poll_once()
+    assert not [e for e in events if isinstance(e, (RunsPolled, TasksPolled))], "nothing changed"
+    client.runs["a"] = [make_run(1, "ERRORED"), make_run(2)]
+    await poller.poll_once()
+    (event,) = [e for e in events if isinstance(e, RunsPolled)]
+    assert not event.first
+    assert [(b.id, b.state.short) for _, b in event.diff.changed] == [(1, "ERRORED")]
+
+
+async def test_backs_off_while_quiet_and_speeds_up_when_active(setup) -> None:
+    client, _, _, poller = setup
+    delays = [await poller.poll_once() for _ in range(12)]
+    assert delays[0] == 2.0  # the first poll is a change (everything is new)
+    assert delays[1] == 3.0 and delays[2] == 4.5
+    assert delays[-1] == 30.0 and max(delays) == 30.0
+    client.runs["a"] = [make_run(1, "RUNNING")]
+    poller.select_task("a")
+    assert poller.interval == 2.0, "poke returns to the fast cadence"
+    assert await poller.poll_once() == 2.0
+    assert await poller.poll_once() == 2.0, "a running run keeps it fast"
+
+
+async def test_poke_keeps_it_fast_for_a_while() -> None:
+    client, clock = FakeClient(), Clock()
+    poller = Poller(client, lambda e: None, clock=clock, boost_seconds=20)
+    await poller.poll_once()
+    poller.poke()
+    assert await poller.poll_once() == 2.0
+    clock.now += 21
+    assert await poller.poll_once() == 3.0
+
+
+async def test_offline_keeps_data_and_recovers(setup) -> None:
+    client, events, clock, poller = setup
+    await poller.poll_once()
+    events.clear()
+    client.failure = UnreachableError("connection refused")
+    first = await poller.poll_once()
+    second = await poller.poll_once()
+    assert (first, second) == (2.0, 4.0)
+    offline = [e for e in events if isinstance(e, ConnectionChanged)]
+    assert offline[0] == ConnectionChanged(False, client.failure, retry_at=clock.now + 2.0)
+    assert not any(isinstance(e, TasksPolled) for e in events), "no empty list replaces the data"
+    client.failure = None
+    await poller.poll_once()
+    assert events[-1] == ConnectionChanged(online=True)
+
+
+async def test_rejected_credentials_stop_polling(setup) -> None:
+    client, events, _, poller = setup
+    client.failure = AuthError("bad token", status=401)
+    assert await poller.poll_once() is None
+    assert isinstance(events[-1], AuthRejected)
+    await asyncio.wait_for(poller.run(), timeout=1)
+
+
+async def test_unreadable_answer_is_reported_and_polling_goes_on(setup) -> None:
+    client, events, _, poller = setup
+    client.failure = ProtocolError("malformed JSON")
+    assert await poller.poll_once() == 30.0
+    assert isinstance(events[-1], PollFailed)
+    assert poller.online
+
+
+async def test_run_loop_sleeps_the_interval_and_poke_cuts_it_short() -> None:
+    client = FakeClient()
+    slept: list[float] = []
+    forever = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await forever.wait()
+
+    poller = Poller(client, lambda e: None, sleep=sleep, clock=Clock())
+    task = asyncio.create_task(poller.run())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert slept == [2.0] and poller.cycles == 1
+    poller.poke()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert poller.cycles == 2, "poke polled again without waiting out the sleep"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
