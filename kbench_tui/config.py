@@ -14,6 +14,7 @@ Nothing here prints, and no message or repr ever contains a secret.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import stat
@@ -264,7 +265,24 @@ def validate_endpoint(url: str, origin: str) -> str:
         parts.port  # noqa: B018 - validates the port number
     except ValueError:
         raise ConfigError(f"{origin} has an invalid port: {text!r}.") from None
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        # Every request carries the API token: never send it in clear across a network.
+        raise ConfigError(
+            f"{origin} {text!r} uses plain http to a host that is not this machine, which "
+            "would send your Kaggle token unencrypted; use https, or an SSH tunnel to a "
+            "local port (ssh -L 8765:localhost:8765 HOST, then http://127.0.0.1:8765)."
+        )
     return text.rstrip("/")
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: traffic that never leaves this machine."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def resolve_endpoint(flag: str | None, env: Mapping[str, str] | None = None) -> str:

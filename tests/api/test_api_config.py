@@ -198,3 +198,21 @@ def test_bad_endpoint_urls_are_refused(bad: str) -> None:
 def test_unknown_api_environment_is_refused() -> None:
     with pytest.raises(ConfigError, match="KAGGLE_API_ENVIRONMENT"):
         resolve_endpoint(None, {"KAGGLE_API_ENVIRONMENT": "MARS"})
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765", "http://127.9.9.9", "http://localhost:80", "http://[::1]:8765"]
+)
+def test_plain_http_is_fine_on_this_machine(url: str) -> None:
+    assert resolve_endpoint(url, {}) == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.5:8765", "http://api.kaggle.com", "http://[fe80::1]"]
+)
+def test_plain_http_to_another_host_is_refused_so_the_token_never_travels_in_clear(
+    url: str,
+) -> None:
+    with pytest.raises(ConfigError, match="unencrypted; use https"):
+        resolve_endpoint(url, {})
+    assert resolve_endpoint(url.replace("http://", "https://"), {}).startswith("https://")
