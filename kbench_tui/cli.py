@@ -38,8 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="kbench-tui",
         description=(
-            "A keyboard-driven terminal dashboard for Kaggle Benchmarks. With no command it "
-            "opens the dashboard against the endpoint in your kaggle configuration."
+            "A keyboard-driven terminal dashboard for Kaggle Benchmarks: push a task file, pick\n"
+            "models, watch every run and its live log, download and compare results, publish.\n"
+            "With no command it opens the dashboard against the endpoint in your kaggle\n"
+            "configuration, with the kaggle CLI's credentials ($KAGGLE_API_TOKEN,\n"
+            "~/.kaggle/access_token, $KAGGLE_USERNAME/$KAGGLE_KEY or kaggle.json)."
         ),
         epilog=(
             "Examples:\n"
@@ -47,6 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
             "  kbench-tui                             dashboard against Kaggle (your kaggle credentials)\n"
             "  kbench-tui export --format junit -o runs.xml\n"
             "  kbench-tui sim --port 8765 --seed demo\n"
+            "\n"
+            "Dashboard keys (? in the dashboard lists them all; ctrl+p finds every action):\n"
+            "  tab panes · j/k move · enter select · / filter tasks or search the log · n/N matches\n"
+            "  G follow the log · w wrap · t timestamps · s save the log · l all runs in one log\n"
+            "  p push · r run models · R re-run errored · d download · v results · P publish\n"
+            "  a model-proxy credentials into .env · b leaderboard · ctrl+r refresh · q quit\n"
+            "\n"
+            'Configuration: ~/.config/kbench-tui/config.toml (bell, [keymap] binding-id = "key").\n'
+            "Exit codes of the dashboard: 0 quit; 3 credentials missing or rejected.\n"
+            "Each command has its own help: kbench-tui export --help, kbench-tui sim --help.\n"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -68,10 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="headless one-shot export of tasks and runs as JSON, CSV, Markdown or JUnit XML",
         description=(
-            "Export the benchmark state (tasks, runs, optionally results and logs) in one command, "
-            "with no terminal. Exit codes: 0 ok; 1 a run ERRORED (with --fail-on-error); 2 usage; "
-            "3 credentials rejected; 4 service unreachable after retries."
+            "Export the benchmark state (tasks, runs, optionally results and logs) in one\n"
+            "command, with no terminal. stdout carries only the document; progress goes to\n"
+            "stderr when it is a terminal. With -o the file is written atomically."
         ),
+        epilog=(
+            "Exit codes:\n"
+            "  0  exported\n"
+            "  1  a run is ERRORED and --fail-on-error was given (the document is still written)\n"
+            "  2  usage: bad argument, bad regex or state, unknown task, unwritable output\n"
+            "  3  credentials missing or rejected\n"
+            "  4  service unreachable or failing after retries\n"
+            "\n"
+            "Examples:\n"
+            "  kbench-tui export --format junit -o benchmark-runs.xml --fail-on-error\n"
+            "  kbench-tui export math-qa -m gemini-2.5-flash --with-results\n"
+            "  kbench-tui export --demo --format markdown\n"
+            "\n"
+            "The JSON schema (version 1) is described in the README.\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_export_arguments(export)
 
@@ -79,9 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
         "sim",
         help="run the Kaggle Benchmarks simulator (a real HTTP server) standalone",
         description=(
-            "Run the Kaggle Benchmarks API simulator. It prints 'kbench-sim listening on "
-            "http://HOST:PORT' once it accepts connections. Default user 'demo', token 'demo-token'."
+            "Run the Kaggle Benchmarks API simulator. It prints 'kbench-sim listening on\n"
+            "http://HOST:PORT' once it accepts connections. Default user 'demo' with token\n"
+            "'demo-token' (Bearer, or Basic demo:demo-token); --user replaces it."
         ),
+        epilog=(
+            "Examples:\n"
+            "  kbench-tui sim                                    demo data on port 8765\n"
+            "  kbench-tui sim --port 0 --seed large --speed 10   1,000 tasks, time 10x faster\n"
+            "  kbench-tui sim --fault status=503,rate=0.25 --fault latency=30ms\n"
+            "  kbench-tui --endpoint http://127.0.0.1:8765       the dashboard against it\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_sim_arguments(sim)
     return parser

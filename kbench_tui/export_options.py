@@ -14,7 +14,9 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TASK",
         help="task slugs (task or owner/task); default: all tasks",
     )
-    parser.add_argument("--regex", metavar="R", help="only tasks whose slug matches this regex")
+    parser.add_argument(
+        "--regex", metavar="R", help="only tasks whose slug contains a match of this regex"
+    )
     parser.add_argument(
         "--status",
         metavar="S",
@@ -38,7 +40,9 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="download each finished run's output (cached) and include its parsed result",
     )
-    parser.add_argument("--with-logs", action="store_true", help="include each run's full log text")
+    parser.add_argument(
+        "--with-logs", action="store_true", help="include each finished run's full log text"
+    )
     parser.add_argument(
         "--download",
         metavar="DIR",
@@ -48,7 +52,11 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "--fail-on-error", action="store_true", help="exit 1 when any exported run ERRORED"
     )
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("--endpoint", metavar="URL", help="Kaggle API endpoint")
+    target.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="Kaggle API endpoint (default: $KBENCH_ENDPOINT, $KAGGLE_API_ENVIRONMENT, else production)",
+    )
     target.add_argument(
         "--demo", action="store_true", help="export from the bundled simulator's demo data"
     )

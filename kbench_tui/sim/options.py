@@ -32,12 +32,20 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         "--rng-seed", type=int, default=0, help="seed that makes outcomes reproducible (default: 0)"
     )
     parser.add_argument(
-        "--build-seconds", type=float, default=10.0, help="time to build a pushed task version"
+        "--build-seconds",
+        type=float,
+        default=10.0,
+        help="time to build a pushed task version (default: 10)",
     )
     parser.add_argument(
-        "--queue-seconds", type=float, default=5.0, help="time a scheduled run stays QUEUED"
+        "--queue-seconds",
+        type=float,
+        default=5.0,
+        help="time a scheduled run stays QUEUED (default: 5)",
     )
-    parser.add_argument("--run-seconds", type=float, default=60.0, help="time a run stays RUNNING")
+    parser.add_argument(
+        "--run-seconds", type=float, default=60.0, help="time a run stays RUNNING (default: 60)"
+    )
     parser.add_argument(
         "--run-error-rate",
         type=float,
@@ -49,7 +57,7 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME:TOKEN",
-        help="add a user with an access token (repeatable; default user demo:demo-token)",
+        help="a user and its access token (repeatable); given users replace demo:demo-token",
     )
     parser.add_argument(
         "--fault",
@@ -59,6 +67,6 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         help=(
             "inject a fault (repeatable), e.g. status=503,rate=0.25; "
             "status=429,rate=0.15,retry-after=1; latency=30ms; sse-drop-after=20,rate=1; "
-            "download-cut=0.5,rate=0.5; malformed-json,rate=0.05"
+            "download-cut=0.5,rate=0.5; malformed-json,rate=0.05; add rpc=Method to target one RPC"
         ),
     )

@@ -48,7 +48,8 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-dialog"):
             yield Static(Text("Keys", style="bold"), id="help-title")
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
-            yield Static(FOOTNOTE, id="help-footnote")
+            # Text, not markup: "[keymap]" would otherwise be read as a style tag and vanish.
+            yield Static(Text(FOOTNOTE), id="help-footnote")
 
     def on_mount(self) -> None:
         from kbench_tui.tui.screens.dashboard import DashboardScreen
