@@ -161,7 +161,13 @@ class ModelPicker(DialogScreen[list[str] | None]):
 
     def _prompt(self, model: PickerModel) -> Text:
         mark = "[x]" if model.slug in self.checked else "[ ]"
-        text = Text(f"{mark} ", style="bold green" if model.slug in self.checked else "dim")
+        text = Text(
+            f"{mark} ",
+            style="bold green" if model.slug in self.checked else "dim",
+            # One model, one line: a long modality is cut rather than wrapped.
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         # 4 + 26 + 33 columns leave 31 for the longest modality text on a 100-wide dialog.
         text.append(f"{model.display_name[:25]:<26}", style="bold")
         text.append(f"{model.slug[:32]:<33}")

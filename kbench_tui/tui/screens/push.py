@@ -225,7 +225,9 @@ class PushDialog(DialogScreen[PushRequest | None]):
         text = Text()
         if self.findings:
             text.append(f"Lint: {len(self.findings)} finding(s)\n", style="bold")
-        for finding in self.findings:
+        # Errors first: they are what the acknowledgement is about, and the box is short.
+        rank = {"error": 0, "warning": 1, "info": 2}
+        for finding in sorted(self.findings, key=lambda f: (rank.get(f.severity, 3), f.line)):
             style = _SEVERITY_STYLES.get(finding.severity, "")
             text.append(f"  {finding.severity.upper():<7} ", style=style)
             text.append(f"line {finding.line} {finding.code}: {finding.message}\n")
