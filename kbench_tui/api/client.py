@@ -66,6 +66,11 @@ MODEL_PROXY = "models.ModelProxyApiService"
 
 # A bound on pages per list so that a server handing out fresh tokens forever still ends.
 MAX_PAGES = 100_000
+# Page size the all-pages helpers ask for. The CLI sends none and gets the server's small
+# default (20 in the simulator), so listing 1,000 tasks costs 50 sequential round trips;
+# asking for 100 (the simulator's cap; a server with a lower cap still pages correctly)
+# makes it 10 — five times faster dashboard start-up and polling at scale.
+LIST_PAGE_SIZE = 100
 
 TaskLike = TaskRef | ApiBenchmarkTaskSlug | str
 
@@ -142,8 +147,9 @@ class BenchmarksClient(RpcConnection):
     ) -> list[ApiBenchmarkTask]:
         """Every page of the caller's tasks."""
         tasks: list[ApiBenchmarkTask] = []
+        size = page_size or LIST_PAGE_SIZE
         async for page in self._pages(
-            "ListBenchmarkTasks", lambda token: self.list_tasks(status, regex, page_size, token)
+            "ListBenchmarkTasks", lambda token: self.list_tasks(status, regex, size, token)
         ):
             tasks.extend(page.tasks)
         return tasks
@@ -173,7 +179,8 @@ class BenchmarksClient(RpcConnection):
         wanted = [normalize_model_slug(m) for m in models or ()]
         runs: list[ApiBenchmarkTaskRun] = []
         async for page in self._pages(
-            "ListBenchmarkTaskRuns", lambda token: self.list_runs(task, wanted, token)
+            "ListBenchmarkTaskRuns",
+            lambda token: self.list_runs(task, wanted, token, LIST_PAGE_SIZE),
         ):
             runs.extend(page.runs)
         if wanted:

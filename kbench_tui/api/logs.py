@@ -46,6 +46,7 @@ __all__ = [
 TASKS = "benchmarks.BenchmarkTasksApiService"
 RPC = "GetBenchmarkTaskRunLogs"
 END_OF_LOG = "END_OF_LOG"
+_ENTRY_FIELDS = frozenset(LogEntry.model_fields)
 
 
 class LogsNotReady(Exception):
@@ -84,6 +85,17 @@ def entry_from_event_data(data: str) -> LogEntry:
 def entry_from_json(value: Any) -> LogEntry:
     """A decoded JSON value as a LogEntry: a dict with `data`, else the value as a line."""
     if isinstance(value, dict) and "data" in value:
+        data, stream, moment = value["data"], value.get("stream_name"), value.get("time")
+        if (
+            type(data) is str
+            and type(stream) is str
+            and type(moment) in (float, int)
+            and value.keys() <= _ENTRY_FIELDS
+        ):
+            # The usual, well-formed entry: every field already has its final type, so
+            # skip validation (it runs three Python validators per line, a third of the
+            # cost of ingesting a 200k-line log).
+            return LogEntry.model_construct(stream_name=stream, time=moment, data=data)
         return LogEntry.model_validate(value)
     text = value if isinstance(value, str) else json.dumps(value)
     return LogEntry(data=text + "\n")

@@ -33,6 +33,9 @@ from kbench_tui.api.errors import ApiError, NotFoundError
 from kbench_tui.api.logs import LogsNotReady, stream_run_logs
 from kbench_tui.watch.poller import TRANSIENT_ERRORS
 
+# Entries handled between two turns of the event loop while a backlog streams in.
+_YIELD_EVERY = 200
+
 # `stream_run_logs(client, run_id)`, or a stand-in with the same shape in tests.
 StreamLogs = Callable[[Any, int], AsyncIterator[Any]]
 
@@ -246,6 +249,11 @@ class LogSession:
                     if self.phases[target.run_id] is not LogPhase.STREAMING:
                         self._report(target, LogPhase.STREAMING, lines)
                     lines += partial.feed(item, target.label, rank, self.spool)
+                    if handled % _YIELD_EVERY == 0:
+                        # A backlog arrives faster than it is read: the socket never
+                        # makes this loop wait, so hand the event loop over now and then
+                        # or key presses queue behind 200k lines.
+                        await asyncio.sleep(0)
             except (LogsNotReady, NotFoundError):
                 waiting = True
             except TRANSIENT_ERRORS as error:

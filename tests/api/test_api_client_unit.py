@@ -292,6 +292,7 @@ async def test_model_slugs_are_normalised_and_runs_filtered_client_side() -> Non
     assert bodies[0] == {
         "taskSlug": {"taskSlug": "my-task"},
         "modelVersionSlugs": ["claude-sonnet-4-6-default"],
+        "pageSize": 100,
     }
 
 

@@ -7,6 +7,7 @@ absolute seconds mean little.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -88,4 +89,79 @@ def alternate(
 
 
 def report(name: str, ours: float, reference: float, goal: str) -> None:
-    print(f"{name}: ours {ours:.3f} s, reference {reference:.3f} s, ratio {ours / reference:.2f}x ({goal})")
+    print(
+        f"{name}: ours {ours:.3f} s, reference {reference:.3f} s, ratio {ours / reference:.2f}x ({goal})"
+    )
+
+
+SIMPROC = Path(__file__).resolve().parent / "_simproc.py"
+
+
+class SimProcess:
+    """A steerable simulator in its own process (see `_simproc.py`): hooks without the GIL."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(SIMPROC), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.url: str = self._read()["url"]
+
+    def _read(self) -> dict:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the simulator process ended")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply
+
+    def call(self, op: str, **fields: object) -> dict:
+        """Send one command; returns the simulator's answer."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"op": op, **fields}) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def requests(self) -> int:
+        """Requests the simulator has served so far (every RPC and download GET)."""
+        return int(self.call("requests")["total"])
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            try:
+                self.process.stdin.write('{"op": "quit"}\n')
+                self.process.stdin.flush()
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> SimProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def rss_mb(pid: int | None = None) -> tuple[float, float]:
+    """(current, peak) resident memory in MB of `pid` (default: this process), from /proc."""
+    fields = {}
+    with open(f"/proc/{pid or 'self'}/status", encoding="ascii") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) / 1024
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The `fraction` percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -102,14 +104,14 @@ class LogView(ScrollView, can_focus=True):
         if not batch:
             return
         self.lines.extend(batch)
-        self._cells.extend(self._render_text(line).cell_len for line in batch)
+        self._cells.extend(map(self._cell_width, batch))
         excess = len(self.lines) - self.max_lines
         removed_rows = 0
         if excess > 0:
             removed_rows = self._rows_of(0, excess)
             del self.lines[:excess]
             del self._cells[:excess]
-        if excess > 0 or self.wrap:
+        if self.wrap:
             self._relayout()
         else:
             self._extend_layout(len(batch))
@@ -143,6 +145,8 @@ class LogView(ScrollView, can_focus=True):
         return max(1, -(-cells // self._wrap_width))
 
     def _rows_of(self, start: int, stop: int) -> int:
+        if not self.wrap:
+            return len(self._cells[start:stop])
         return sum(self._line_rows(cells) for cells in self._cells[start:stop])
 
     def _relayout(self) -> None:
@@ -152,11 +156,17 @@ class LogView(ScrollView, can_focus=True):
         self._extend_layout(len(self._cells))
 
     def _extend_layout(self, count: int) -> None:
+        if not self.wrap:
+            # One row per line: row n is line n, so no per-line bookkeeping is needed (a
+            # 200k-line stream trims the oldest lines on every batch; that stays O(batch)).
+            self._row_starts = []
+            self._rows = len(self._cells)
+            self.virtual_size = Size(max(self._cells, default=0), self._rows)
+            return
         for cells in self._cells[len(self._cells) - count :]:
             self._row_starts.append(self._rows)
             self._rows += self._line_rows(cells)
-        widest = 0 if self.wrap else max(self._cells, default=0)
-        self.virtual_size = Size(widest, self._rows)
+        self.virtual_size = Size(0, self._rows)
 
     def on_resize(self) -> None:
         if self.wrap and self._width() != self._wrap_width:
@@ -193,6 +203,15 @@ class LogView(ScrollView, can_focus=True):
                     text.stylize(style, body_start + match.start(), body_start + match.end())
         return text
 
+    def _cell_width(self, line: LogLine) -> int:
+        """`_render_text(line).cell_len`, without building the Text (it runs for every line)."""
+        width = cell_len(_CONTROL_CHARACTERS.sub("�", line.text.expandtabs()))
+        if self.show_times:
+            width += len(kernel_time(line.time)) + 1
+        if line.source:
+            width += cell_len(line.source.ljust(self.prefix_width)) + 3
+        return width
+
     def _strip(self, index: int) -> Strip:
         line = self.lines[index]
         cached = self._strips.get(line.number)
@@ -219,7 +238,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _restyle(self) -> None:
         self._strips.clear()
-        self._cells = [self._render_text(line).cell_len for line in self.lines]
+        self._cells = [self._cell_width(line) for line in self.lines]
         self._relayout()
         if self.following:
             self._stick_to_end()
@@ -259,6 +278,28 @@ class LogView(ScrollView, can_focus=True):
     def _scroll_end_if_following(self) -> None:
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    # Scrolling by key is not animated: while a fast stream is followed, the next batch
+    # snaps the view to the end before an animation has moved it, and the key is lost.
+    def action_scroll_up(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_up(animate=False)
+
+    def action_scroll_down(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_down(animate=False)
+
+    def action_page_up(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_page_down(animate=False)
 
     def action_follow(self) -> None:
         """Jump to the end and follow new lines."""
