@@ -39,6 +39,8 @@ class DashboardSettings:
     log_batch_seconds: float = 0.1
     log_waiting_poll: float = 2.0
     """How often a queued run's log is asked for again."""
+    log_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+    """Waits before reconnecting a log stream the client's own retries gave up on."""
     spool_dir: Path | None = None
     save_dir: Path = field(default_factory=Path.cwd)
     """Where `s` saves logs."""

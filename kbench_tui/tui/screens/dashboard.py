@@ -30,7 +30,7 @@ from kbench_tui.tui.widgets.log_pane import LogPane
 from kbench_tui.tui.widgets.run_table import RunTable
 from kbench_tui.tui.widgets.status_bar import StatusBar
 from kbench_tui.tui.widgets.task_list import TaskList
-from kbench_tui.watch.logstream import LogSession, LogSpool, LogStatus, LogTarget
+from kbench_tui.watch.logstream import LogPhase, LogSession, LogSpool, LogStatus, LogTarget
 from kbench_tui.watch.poller import (
     AuthRejected,
     ConnectionChanged,
@@ -170,12 +170,20 @@ class DashboardScreen(DashboardActions, Screen[None]):
             spool,
             lambda status: self._log_status(session_number, status),
             waiting_poll=app.settings.log_waiting_poll,
+            retry_delays=app.settings.log_retry_delays,
         )
         await session.run()
 
     def _log_status(self, session_number: int, status: LogStatus) -> None:
-        self.log_pane.set_status(session_number, status)
-        if status.error is not None and session_number == self.log_pane.session:
+        pane = self.log_pane
+        before = pane.phases.get(status.run_id) if session_number == pane.session else None
+        pane.set_status(session_number, status)
+        # A stream that keeps failing reports every reconnect attempt: the pane shows each
+        # one, but only the first failure of a run raises a toast (no toast per retry).
+        retrying_again = status.phase is LogPhase.RETRYING
+        if retrying_again and before is not None and before.phase is LogPhase.RETRYING:
+            return
+        if status.error is not None and session_number == pane.session:
             title, severity = toast_for(status.error)
             self.notify(
                 f"Log of run {status.run_id}: {status.error}", title=title, severity=severity
