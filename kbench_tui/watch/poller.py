@@ -4,9 +4,15 @@ No Textual import. The dashboard drives it from one async worker (`Poller.run`) 
 receives `PollEvent`s through a plain callback, so the same service is tested without a
 terminal by handing it a fake `sleep`.
 
-Cadence: fast (about 2 s) right after `poke()` and while anything is non-terminal, then
-backing off by `backoff` per quiet cycle up to `slow_interval` (30 s). With nothing
-changing that costs two requests per 30 s: tasks + runs of the selected task.
+Cadence: two streams on their own timers, one request budget. The runs of the selected
+task poll fast (about 2 s) while any run is non-terminal or right after `poke()`, then back
+off by `backoff` per quiet poll up to `2 * slow_interval` (finished runs only change when
+someone schedules more). The full task list costs one request per page (10 at 1,000
+tasks), so its cadence is counted per page: `fast_interval` per page right after `poke()`,
+on a change, or while a version is building, backing off to `slow_interval` per page (30 s
+for one page, 5 min for ten). The quota is read on the first poll, when a run finishes,
+and every `quota_interval` while runs are active; never while nothing happens. With nothing
+changing: about 2 task-list requests + 1 runs request per minute, whatever the task count.
 
 Connection state: a request that fails because the service is unreachable (or answers
 5xx / 429) turns the poller offline; the last data stays where it is and the next attempt
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from kbench_tui.api.client import LIST_PAGE_SIZE
 from kbench_tui.api.errors import (
     ApiError,
     AuthError,
@@ -39,6 +46,9 @@ K = TypeVar("K", bound=Hashable)
 
 # Failures that mean "the service is not answering right now": keep the last data and
 # retry later. Anything else is a real answer and is reported as such.
+# A stream whose timer is within this of zero is due (float sums of delays drift).
+_DUE = 1e-6
+
 TRANSIENT_ERRORS: tuple[type[ApiError], ...] = (UnreachableError, ServerError, RateLimitedError)
 
 
@@ -214,6 +224,15 @@ class Poller:
         self._selected: str | None = None
         self._tasks_seen = False
         self._quota_due = 0.0
+        self._quota_wanted = True
+        self._tasks_interval = fast_interval
+        self._runs_interval = fast_interval
+        # Seconds left on each stream's timer, counted on the poller's own schedule: the
+        # delay `poll_once` returns is assumed to elapse unless `poke()` cuts it short, and
+        # a poke makes both streams due anyway.
+        self._tasks_left = 0.0
+        self._runs_left = 0.0
+        self._runs_active = False
         self._offline_attempts = 0
         self._boost_until = 0.0
         self.online = True
@@ -230,15 +249,28 @@ class Poller:
         """Poll the runs of `task_slug` from now on (and right away)."""
         if task_slug != self._selected:
             self._selected = task_slug
-            self.poke()
+            # Only the runs are needed now: the task list keeps its own cadence.
+            self._runs_left = 0.0
+            self._runs_interval = self.fast_interval
+            self._runs_active = False
+            self.interval = self.fast_interval
+            self._wake.set()
 
     def poke(self) -> None:
         """Poll now and return to the fast cadence (after a user action or refresh)."""
         # An action's effect (a scheduled run, a new version) can take a few seconds to show
         # up in the lists, so stay fast for a while even if the next poll sees no change.
         self._boost_until = self._clock() + self.boost_seconds
+        self._tasks_left = self._runs_left = 0.0
+        self._runs_interval = self.fast_interval
+        self._tasks_interval = self.fast_interval * self._task_pages
         self.interval = self.fast_interval
         self._wake.set()
+
+    @property
+    def _task_pages(self) -> int:
+        """Requests one poll of the task list costs (at least one)."""
+        return max(1, -(-len(self._tasks) // LIST_PAGE_SIZE))
 
     async def run(self) -> None:
         """Poll until cancelled, or until the credentials are rejected."""
@@ -250,10 +282,14 @@ class Poller:
             await self._wait(delay)
 
     async def poll_once(self) -> float | None:
-        """One cycle; returns the delay before the next, or None to stop polling."""
+        """One cycle: poll whichever stream is due; returns the delay before the next, or
+        None to stop polling."""
         self.cycles += 1
         try:
-            changed, active = await self._poll_tasks_and_runs()
+            if self._tasks_left <= _DUE:
+                await self._poll_tasks()
+            if self._selected is not None and self._runs_left <= _DUE:
+                await self._poll_runs(self._selected)
             await self._poll_quota()
         except AuthError as error:
             self._on_event(AuthRejected(error))
@@ -265,50 +301,75 @@ class Poller:
             # service is reachable, so stay online and try again at the slow cadence.
             self._on_event(PollFailed(error))
             self.interval = self.slow_interval
+            self._tasks_left = self._runs_left = 0.0
             return self.interval
         if not self.online:
             self.online = True
             self._offline_attempts = 0
             self._on_event(ConnectionChanged(online=True))
-        if changed or active or self._clock() < self._boost_until:
-            self.interval = self.fast_interval
-        else:
-            self.interval = min(self.slow_interval, self.interval * self.backoff)
-        return self.interval
+        delay = self._tasks_left
+        if self._selected is not None:
+            delay = min(delay, self._runs_left)
+        self._tasks_left -= delay
+        self._runs_left -= delay
+        self.interval = delay
+        return delay
 
-    async def _poll_tasks_and_runs(self) -> tuple[bool, bool]:
+    def _next_interval(self, current: float, fast: float, slowest: float, busy: bool) -> float:
+        if busy or self._clock() < self._boost_until:
+            return fast
+        return min(slowest, max(current, fast) * self.backoff)
+
+    async def _poll_tasks(self) -> None:
+        # A failure leaves the timer at zero, so the retry polls the list again.
         tasks = await self._client.list_all_tasks()
         tasks.sort(key=_newest_first_key, reverse=True)
         self._tasks, task_diff = diff_by_key(self._tasks, tasks, task_key)
         if task_diff.added or task_diff.changed or task_diff.removed or not self._tasks_seen:
             self._on_event(TasksPolled(tasks, task_diff, first=not self._tasks_seen))
         self._tasks_seen = True
-        changed = not task_diff.is_empty
-        active = any(task_is_pending(t) for t in tasks)
-        selected = self._selected
-        if selected is None:
-            return changed, active
+        busy = not task_diff.is_empty or any(task_is_pending(t) for t in tasks)
+        pages = self._task_pages
+        self._tasks_interval = self._next_interval(
+            self._tasks_interval,
+            self.fast_interval * pages,
+            self.slow_interval * pages,
+            busy,
+        )
+        self._tasks_left = self._tasks_interval
+
+    async def _poll_runs(self, selected: str) -> None:
         try:
             runs = await self._client.list_all_runs(selected)
         except NotFoundError as error:
             self._on_event(RunsFailed(selected, error))
-            return changed, active
+            self._runs_interval = self.slow_interval
+            self._runs_left = self._runs_interval
+            return
         first = self._runs_of != selected
         previous = {} if first else self._runs
         self._runs, run_diff = diff_by_key(previous, runs, run_key)
         self._runs_of = selected
         if first or not run_diff.is_empty:
             self._on_event(RunsPolled(selected, runs, run_diff, first=first))
-        changed = changed or not run_diff.is_empty
-        active = active or any(run_is_active(r) for r in runs)
-        return changed, active
+        if any(not run_is_active(after) for _, after in run_diff.changed):
+            self._quota_wanted = True  # a finished run has spent model-proxy money
+        self._runs_active = any(run_is_active(r) for r in runs)
+        self._runs_interval = self._next_interval(
+            self._runs_interval,
+            self.fast_interval,
+            self.slow_interval * 2,
+            self._runs_active or not run_diff.is_empty,
+        )
+        self._runs_left = self._runs_interval
 
     async def _poll_quota(self) -> None:
         now = self._clock()
-        if now < self._quota_due:
+        if not (self._quota_wanted or (self._runs_active and now >= self._quota_due)):
             return
         quota = await self._client.get_quota()
         self._quota_due = now + self.quota_interval
+        self._quota_wanted = False
         self._on_event(
             QuotaPolled(
                 used=float(quota.daily_quota_used or 0.0),

@@ -27,7 +27,10 @@ def main() -> None:
         env = clean_env(url)
         listing = subprocess.run(
             kbench("export", "--endpoint", url, "--regex", "^task-0001"),
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         tasks = json.loads(listing.stdout)["tasks"]
         slug = next((t["slug"] for t in tasks if t["runs"]), tasks[0]["slug"])
@@ -44,9 +47,17 @@ def main() -> None:
             lambda: 0.0,
             max(3, options.repetitions // 2),
         )
-        count = len(json.loads(subprocess.run(
-            kbench("export", "--endpoint", url), env=env, capture_output=True, text=True, check=True
-        ).stdout)["tasks"])
+        count = len(
+            json.loads(
+                subprocess.run(
+                    kbench("export", "--endpoint", url),
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )["tasks"]
+        )
         per_task_cli = cli * count
         print(
             f"all {count} tasks: ours {everything:.2f} s, kaggle CLI per-task status x {count} = "
