@@ -98,6 +98,12 @@ _DEMO_RUNS = {
         ("deepseek-v3.2", "RUNNING"),
     ],
     "long-context-recall": [("gemini-2.5-pro", "RUNNING"), ("claude-sonnet-4-6-default", "QUEUED")],
+    # The newest runnable task is where the dashboard starts: a live run there means the
+    # demo opens on a streaming log.
+    "json-extraction": [
+        ("qwen3-235b-a22b-instruct-2507", "RUNNING"),
+        ("gpt-5-mini", "COMPLETED"),
+    ],
     "summarization-faithfulness": [
         ("gemini-2.5-flash", "COMPLETED"),
         ("gpt-5-mini", "COMPLETED"),

@@ -46,6 +46,32 @@ MODEL_COLOURS: tuple[str, ...] = (
 )
 
 
+# Short words for the narrow task list: a task version's build state in at most 8 letters,
+# still a word (readable without colour), always shown after its mark.
+TASK_STATE_WORDS: dict[str, str] = {
+    "QUEUED": "queued",
+    "RUNNING": "building",
+    "COMPLETED": "ready",
+    "ERRORED": "errored",
+    "VALIDATION_FAILED": "invalid",
+    "KERNEL_WITHOUT_RUN": "no run",
+    "NO_MODEL_SPECIFIED": "no model",
+}
+
+TASK_STATE_MARKS: dict[str, str] = {
+    **STATE_MARKS,
+    "KERNEL_WITHOUT_RUN": "✗",
+    "NO_MODEL_SPECIFIED": "✗",
+}
+
+
+def task_state_text(short: str) -> Text:
+    """A task version's state as a mark plus a short word, coloured (e.g. "● ready")."""
+    style = STATE_STYLES.get(short, "bold")
+    word = TASK_STATE_WORDS.get(short, short.lower()[:8])
+    return Text(f"{TASK_STATE_MARKS.get(short, '·')} {word}", style=style)
+
+
 def state_text(short: str, *, mark: bool = True) -> Text:
     """A state as a mark plus its word, coloured (e.g. "● COMPLETED"); the word alone if asked."""
     style = STATE_STYLES.get(short, "bold")

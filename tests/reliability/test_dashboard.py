@@ -30,6 +30,7 @@ from kbench_tui.sim.runner import RunningSim, start_sim
 from kbench_tui.sim.settings import SimConfig
 from kbench_tui.tui.actions import ActionSettings
 from kbench_tui.tui.app import KbenchApp
+from kbench_tui.tui.format import task_state_text
 from kbench_tui.tui.screens.confirm import ConfirmDialog
 from kbench_tui.tui.screens.dashboard import DashboardScreen
 from kbench_tui.tui.screens.help import HelpScreen
@@ -235,14 +236,21 @@ async def server_truth(sim: RunningSim, task: str) -> tuple[dict[str, str], dict
         tasks = await client.list_all_tasks()
         runs = await client.list_all_runs(task)
     return (
-        {t.slug.task_slug: t.creation_state.short for t in tasks},
+        # As the task list words them ("● ready" for COMPLETED): mark, then a short word.
+        {
+            t.slug.task_slug: task_state_text(t.creation_state.short).plain.split(maxsplit=1)[-1]
+            for t in tasks
+        },
         {str(r.id): r.state.short for r in runs},
     )
 
 
 def shown_states(table: DataTable) -> dict[str, str]:
     """The state word of each row (the cell may carry a mark before it)."""
-    return {str(key.value): str(table.get_cell(key, "state")).split()[-1] for key in table.rows}
+    return {
+        str(key.value): str(table.get_cell(key, "state")).split(maxsplit=1)[-1]
+        for key in table.rows
+    }
 
 
 # -- faults ---------------------------------------------------------------------------------

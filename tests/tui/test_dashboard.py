@@ -63,7 +63,7 @@ async def test_three_panes_fill_with_data_newest_task_first(
         tasks = screen.task_list.table
         await wait_for(pilot, lambda: tasks.row_count == 12)
         assert tasks.coordinate_to_cell_key((0, 0)).row_key.value == "image-captioning"
-        assert "VALIDATION_FAILED" in cell(tasks, "no-task-defined", "state")
+        assert cell(tasks, "no-task-defined", "state") == "✗ invalid", "mark plus a word"
         await select_task(pilot, "math-qa")
         runs = screen.run_table.table
         await wait_for(pilot, lambda: runs.row_count == 6)
@@ -309,3 +309,70 @@ async def test_command_palette_runs_pane_actions(
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.log_pane.view.wrap)
+
+
+async def test_first_load_starts_on_a_task_with_runs_and_a_live_log(
+    manual_sim: RunningSim, make_app: AppFactory
+) -> None:
+    """The newest task is still building (no runs): start where all three panes show data."""
+    app = make_app(manual_sim)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, DashboardScreen)
+        tasks = screen.task_list.table
+        await wait_for(pilot, lambda: tasks.row_count == 12)
+        assert tasks.coordinate_to_cell_key((0, 0)).row_key.value == "image-captioning"
+        # The newest COMPLETED version (the only kind that can have runs).
+        await wait_for(pilot, lambda: screen.selected_task == "json-extraction")
+        await wait_for(pilot, lambda: screen.selected_run is not None)
+        run = screen.runs[screen.selected_run]
+        assert run.state.short == "RUNNING", "the first RUNNING run is chosen: its log is live"
+        pane = screen.log_pane
+        await wait_for(pilot, lambda: len(pane.view.lines) > 0)
+
+        # Later polls never move the cursor again, even onto a task without runs.
+        await select_task(pilot, "chart-reading")
+        manual_sim.clock.advance(5)
+        await pilot.pause(0.3)
+        assert screen.task_list.highlighted_slug == "chart-reading"
+        assert screen.selected_task == "chart-reading"
+
+
+async def test_log_header_counts_lines_as_they_stream(
+    manual_sim: RunningSim, make_app: AppFactory
+) -> None:
+    """The header's count follows every batch, not only the phase changes."""
+    run_id = await schedule(manual_sim, "what-is-kaggle", "gpt-5-mini")
+    app = make_app(manual_sim)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await select_task(pilot, "what-is-kaggle")
+        await select_run(pilot, screen, run_id)
+        pane = screen.query_one(LogPane)
+        manual_sim.clock.advance(30)  # the run starts and logs for a while
+        await wait_for(pilot, lambda: run_id in pane.phases)
+        await wait_for(pilot, lambda: pane.phases[run_id].phase is LogPhase.STREAMING)
+        await wait_for(pilot, lambda: len(pane.view.lines) > 3)
+        title = pane.query_one("#log-title", Static)
+        await wait_for(
+            pilot, lambda: f"streaming · {len(pane.view.lines)} lines" in str(title.render())
+        )
+        assert pane.phases[run_id].lines == 0, "the phase report alone would have said 0"
+
+
+async def test_run_table_fits_without_a_horizontal_scrollbar(
+    manual_sim: RunningSim, make_app: AppFactory
+) -> None:
+    """At 140 columns the model names fit in 26 cells and the error takes the rest."""
+    app = make_app(manual_sim)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await select_task(pilot, "math-qa")
+        runs = screen.run_table.table
+        await wait_for(pilot, lambda: runs.row_count == 6)
+        await pilot.pause(0.2)
+        for table in (runs, screen.task_list.table):
+            assert table.virtual_size.width <= table.size.width, table.id
+            assert not table.show_horizontal_scrollbar, table.id
+        model = runs.columns[next(k for k in runs.columns if k.value == "model")]
+        error = runs.columns[next(k for k in runs.columns if k.value == "error")]
+        assert model.width >= 26
+        assert error.width >= 5, "the error column keeps at least a word and its ellipsis"

@@ -145,9 +145,7 @@ def test_push_status_completed(
         table = screen.task_list.table
         await wait_for(
             pilot,
-            lambda: (
-                "my-task" in table.rows and "COMPLETED" in str(table.get_cell("my-task", "state"))
-            ),
+            lambda: "my-task" in table.rows and "ready" in str(table.get_cell("my-task", "state")),
         )
         await settle(pilot)
 

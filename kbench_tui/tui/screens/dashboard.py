@@ -80,6 +80,11 @@ class DashboardScreen(DashboardActions, Screen[None]):
         self.poller: Poller | None = None
         self.spool: LogSpool | None = None
         self.runs: dict[int, ApiBenchmarkTaskRun] = {}
+        self.first_cursor_placed = False
+        """Whether the first load chose the task to start on (done once, then the user's)."""
+        self.auto_task: str | None = None
+        """The task the first load chose, until its runs arrive or the user moves away."""
+        self.auto_hops = 0
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -222,6 +227,9 @@ class DashboardScreen(DashboardActions, Screen[None]):
         event = message.event
         if isinstance(event, TasksPolled):
             self.task_list.apply(event.tasks, event.diff)
+            if not self.first_cursor_placed and self.task_list.table.row_count:
+                self.first_cursor_placed = True
+                self._place_first_cursor()
         elif isinstance(event, RunsPolled):
             self._runs_polled(event)
         elif isinstance(event, RunsFailed):
@@ -240,9 +248,44 @@ class DashboardScreen(DashboardActions, Screen[None]):
             title, severity = toast_for(event.error)
             self.notify(str(event.error), title=title, severity=severity)
 
+    def _place_first_cursor(self) -> None:
+        """Start on the newest task that can have runs, so all three panes show data.
+
+        The newest task is often a version still being built (no runs, no log). Only a
+        COMPLETED version can be run, so the first such row is the first with something to
+        show; without one the cursor stays on the first row. A filter typed before the
+        tasks arrived is the user's choice and is left alone.
+        """
+        task_list = self.task_list
+        if task_list.pattern is not None:
+            return
+        self._move_to_ready_task(start=0)
+
+    def _move_to_ready_task(self, start: int) -> None:
+        table = self.task_list.table
+        for index, row in enumerate(table.ordered_rows[start:], start=start):
+            task = self.task_list.tasks.get(str(row.key.value))
+            if task is not None and task.creation_state.is_ready:
+                self.auto_task = task.slug.task_slug
+                if index != table.cursor_row:
+                    table.move_cursor(row=index, animate=False)
+                return
+        self.auto_task = None
+
+    def _auto_task_runs(self, event: RunsPolled) -> None:
+        """A COMPLETED version may still have no runs: then try the next one (a few times)."""
+        slug, self.auto_task = self.auto_task, None
+        table = self.task_list.table
+        if event.runs or self.task_list.highlighted_slug != slug or self.auto_hops >= 3:
+            return
+        self.auto_hops += 1
+        self._move_to_ready_task(start=table.cursor_row + 1)
+
     def _runs_polled(self, event: RunsPolled) -> None:
         if event.task_slug != self.selected_task:
             return
+        if event.task_slug == self.auto_task:
+            self._auto_task_runs(event)
         self.runs = {run.id: run for run in event.runs}
         self.run_table.apply(event.task_slug, event.runs, event.diff)
         for before, after in event.diff.changed:
@@ -283,6 +326,10 @@ class DashboardScreen(DashboardActions, Screen[None]):
 
     @on(TaskList.TaskHighlighted)
     def _task_highlighted(self, message: TaskList.TaskHighlighted) -> None:
+        if message.task_slug != self.task_list.highlighted_slug:
+            return  # stale: the cursor has moved on since (the newer message follows)
+        if message.task_slug != self.auto_task:
+            self.auto_task = None  # the user moved: the cursor is theirs from now on
         self.selected_task = message.task_slug
 
     @on(TaskList.TaskChosen)

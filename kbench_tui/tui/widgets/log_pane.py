@@ -63,6 +63,9 @@ class LogPane(Vertical):
         self._total_note = ""
         self.session = 0
         """Bumped for every new log session; lines from an older session are dropped."""
+        self.received = 0
+        """Lines of this session received so far (the phase reports only count at changes)."""
+        self._header_due = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-header"):
@@ -91,6 +94,7 @@ class LogPane(Vertical):
         self.title = title
         self.labels = labels or []
         self.phases = {}
+        self.received = 0
         self.note = ""
         self.view.clear()
         self.view.prefix_width = max((len(label) for label in self.labels), default=0)
@@ -104,6 +108,7 @@ class LogPane(Vertical):
         self.session += 1
         self.title = "Log"
         self.phases = {}
+        self.received = 0
         self.view.clear()
         self.view.add_class("hidden")
         empty = self.query_one("#log-empty", Static)
@@ -113,8 +118,14 @@ class LogPane(Vertical):
 
     def add_lines(self, session: int, lines: list[LogLine]) -> None:
         """A batch arrived; ignored if it belongs to a session that was replaced."""
-        if session == self.session:
+        if session == self.session and lines:
             self.view.append(lines)
+            # Line numbers run through the session's whole log: the last one is the count.
+            self.received = max(self.received, lines[-1].number)
+            if not self._header_due:
+                # One header update per refresh, however many batches arrive before it.
+                self._header_due = True
+                self.call_after_refresh(self._render_header)
 
     def set_status(self, session: int, status: LogStatus) -> None:
         """A run's log changed phase (waiting, streaming, ended, failed)."""
@@ -135,14 +146,17 @@ class LogPane(Vertical):
             return Text("")
         if len(self.phases) == 1:
             status = next(iter(self.phases.values()))
-            return _describe(status)
+            return _describe(status, max(status.lines, self.received))
         counts: dict[LogPhase, int] = {}
         for status in self.phases.values():
             counts[status.phase] = counts.get(status.phase, 0) + 1
         parts = [f"{n} {phase.value}" for phase, n in counts.items()]
+        if self.received:
+            parts.append(f"{self.received} lines")
         return Text(" · ".join(parts), style="italic")
 
     def _render_header(self) -> None:
+        self._header_due = False
         title = Text.assemble((self.title, "bold"), "  ", self._phase_text())
         if self.labels:
             title.append(f"  {len(self.labels)} models", style="dim")
@@ -255,14 +269,15 @@ class LogPane(Vertical):
         self._search_status(self._match_note, f"{total} matching lines in the full log{extra}")
 
 
-def _describe(status: LogStatus) -> Text:
+def _describe(status: LogStatus, lines: int) -> Text:
+    """One run's phase; `lines` counts what arrived so far (phases report only at changes)."""
     phase = status.phase
     if phase is LogPhase.WAITING:
         return Text("waiting for logs (queued)", style="italic yellow")
     if phase is LogPhase.STREAMING:
-        return Text(f"streaming · {status.lines} lines", style="cyan")
+        return Text(f"streaming · {lines} lines", style="cyan")
     if phase is LogPhase.ENDED:
-        return Text(f"ended · {status.lines} lines", style="green")
+        return Text(f"ended · {lines} lines", style="green")
     if phase is LogPhase.RETRYING:
         seconds = f" in {status.retry_in:.0f} s" if status.retry_in else ""
         return Text(f"connection lost — reconnecting{seconds}", style="bold yellow")

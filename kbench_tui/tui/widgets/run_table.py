@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -16,20 +16,25 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from kbench_tui.tui.format import elapsed, format_clock, last_line, model_colour, state_text
+from kbench_tui.tui.widgets.columns import fit_column
 
 if TYPE_CHECKING:
     from kbench_tui.api.models import ApiBenchmarkTaskRun
     from kbench_tui.watch.poller import Diff
 
+# Model names are long ("qwen3-235b-a22b-instruct-2507"): 26 cells keep them telling apart.
+# State, times and run id size to their content; the error takes whatever width is left
+# (see `fit_column`), so the table never needs a horizontal scrollbar.
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-    ("Model", "model", 18),
+    ("Model", "model", 26),
     ("State", "state", None),
     ("Started", "started", None),
     ("Ended", "ended", None),
     ("Elapsed", "elapsed", 7),
     ("Run", "run", None),
-    ("Error", "error", None),
+    ("Error", "error", 5),
 )
+ERROR_MIN_WIDTH = 5
 
 
 class RunTable(Vertical):
@@ -102,14 +107,14 @@ class RunTable(Vertical):
         model = run.model
         now = self._now()
         return (
-            Text(model, style=model_colour(model)),
+            Text(model, style=model_colour(model), overflow="ellipsis", no_wrap=True),
             state_text(run.state.short),
             format_clock(run.start_time, now),
             # Same day as the start: the time alone says it.
             format_clock(run.end_time, run.start_time or now),
             elapsed(run.start_time, run.end_time, now),
             str(run.id),
-            Text(last_line(run.error_message), style="red"),
+            Text(last_line(run.error_message), style="red", overflow="ellipsis", no_wrap=True),
         )
 
     def show_task(self, task_slug: str | None) -> None:
@@ -151,9 +156,28 @@ class RunTable(Vertical):
             if str(run_id) in table.rows:
                 table.remove_row(str(run_id))
         self._set_message(None if runs else "No runs yet. Run models on this task with `r`.")
+        if before is None and table.row_count:
+            # The task's runs just arrived: start on a run whose log is live, if any.
+            table.move_cursor(row=self._first_run_row(), animate=False)
+        # Auto-sized columns (times, run ids) may have grown: give the error what is left.
+        self.call_after_refresh(self._fit_error_column)
         current = self.highlighted_run
         if current != before or (before is None and current is not None):
             self.post_message(self.RunHighlighted(self, current))
+
+    def _first_run_row(self) -> int:
+        """Row of the first RUNNING run (its log streams live), else the first row."""
+        for index, row in enumerate(self.table.ordered_rows):
+            run = self.runs.get(int(row.key.value)) if row.key.value is not None else None
+            if run is not None and run.state.short == "RUNNING":
+                return index
+        return 0
+
+    def _fit_error_column(self) -> None:
+        fit_column(self.table, "error", minimum=ERROR_MIN_WIDTH)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._fit_error_column)
 
     def show_error(self, message: str) -> None:
         """A visible state when the runs could not be listed."""
