@@ -8,6 +8,7 @@ stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from types import FrameType
@@ -46,10 +47,11 @@ def run_sim(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"kbench-sim listening on {sim.url}", flush=True)
     try:
-        while not sim.wait(timeout=0.5):
-            continue
-    except KeyboardInterrupt:
-        pass  # the normal way to stop: fall through to the clean shutdown
+        # Ctrl-C (or SIGTERM, turned into one above) is the normal way to stop: it falls
+        # through to the clean shutdown.
+        with contextlib.suppress(KeyboardInterrupt):
+            while not sim.wait(timeout=0.5):
+                continue
     finally:
         sim.stop()
     return EXIT_OK
