@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 
 from kbench_tui.sim.runner import RunningSim
 from kbench_tui.tui.screens.dashboard import DashboardScreen
+from kbench_tui.tui.widgets.log_view import LogView
 from kbench_tui.tui.widgets.status_bar import StatusBar
 from kbench_tui.watch.logstream import LogPhase
 
@@ -50,6 +51,12 @@ async def settle(pilot: Pilot[Any]) -> None:
     # Two rounds: a follow-up scroll (after a scrollbar appeared) lands in the second.
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    # A following log scrolls to its end only after the next refresh; a snapshot taken
+    # before that shows it one line short.
+    for view in pilot.app.screen.query(LogView):
+        if view.following:
+            await wait_for(pilot, lambda view=view: view.scroll_y >= view.max_scroll_y)
     await pilot.pause()
 
 

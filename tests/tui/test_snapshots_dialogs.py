@@ -24,6 +24,7 @@ from kbench_tui.tui.screens.proxy_credentials import ProxyCredentialsScreen
 from kbench_tui.tui.screens.push import PushDialog
 from kbench_tui.tui.screens.push_status import PushStatusScreen
 from kbench_tui.tui.screens.results import ResultsScreen
+from kbench_tui.tui.widgets.log_view import LogView
 from kbench_tui.tui.widgets.status_bar import StatusBar
 from kbench_tui.watch.logstream import LogPhase
 
@@ -90,6 +91,12 @@ async def settle(pilot: Pilot[Any]) -> None:
     # Let tables under the dialog finish sizing their columns before the picture.
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.2)
+    await pilot.pause()
+    # A following log (under the dialog) scrolls to its end only after a refresh.
+    for screen in pilot.app.screen_stack:
+        for view in screen.query(LogView):
+            if view.following:
+                await wait_for(pilot, lambda view=view: view.scroll_y >= view.max_scroll_y)
     await pilot.pause()
 
 
