@@ -208,9 +208,18 @@ async def test_against_the_simulator_queued_running_finished(tmp_path: Path) -> 
                 client, [LogTarget(run_id)], spool, collector.statuses.append, sleep=sleep
             )
             task = asyncio.create_task(session.run())
-            while LogPhase.WAITING not in collector.phases(run_id):
+            # While the run is queued, only the session's own (injected) sleeps move time
+            # on; once it runs, time moves slowly until its stream delivers (the run lasts
+            # 60 simulated seconds: ~3 s of real time to connect), then fast to the end.
+            for _ in range(1000):
+                if sim.engine.run_state(run_id) != "QUEUED" or task.done():
+                    break
                 await asyncio.sleep(0.01)
-            # Move simulated time on until the run has started, logged and ended.
+            for _ in range(60):
+                if LogPhase.STREAMING in collector.phases(run_id) or task.done():
+                    break
+                clock.advance(1)
+                await asyncio.sleep(0.05)
             for _ in range(500):
                 if task.done():
                     break
