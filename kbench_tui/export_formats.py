@@ -87,14 +87,12 @@ def _result_cells(run: dict[str, Any]) -> tuple[str, str, str, str]:
 
 def result_text(result: dict[str, Any]) -> str:
     """A result value as a short human string (`0.8 ± 0.12`, `Pass`, `a=1, b=2`)."""
+    from kbench_tui.results import scalar_text
+
     kind, value = result.get("kind"), result.get("value")
-    if kind == "boolean":
-        return "Pass" if value else "Fail"
-    if kind == "numeric" and isinstance(value, (int, float)):
-        text = f"{value:.4g}"
-        if result.get("confidenceInterval"):
-            text += f" ± {result['confidenceInterval']:.3g}"
-        return text
+    scalar = scalar_text(kind, value, result.get("confidenceInterval"))
+    if scalar is not None:
+        return scalar
     if kind == "dict" and isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return ""

@@ -100,13 +100,9 @@ class RunResult:
 
     def display_value(self) -> str:
         """The result as one short cell of text."""
-        if self.kind == "boolean":
-            return "Pass" if self.value else "Fail"
-        if self.kind == "numeric":
-            text = f"{self.value:.4g}"
-            if self.confidence_interval:
-                text += f" ± {self.confidence_interval:.3g}"
-            return text
+        scalar = scalar_text(self.kind, self.value, self.confidence_interval)
+        if scalar is not None:
+            return scalar
         if self.kind == "dict" and isinstance(self.value, dict):
             return ", ".join(f"{k}={_short(v)}" for k, v in list(self.value.items())[:4])
         return "—"
@@ -123,6 +119,20 @@ class RunResult:
             "assertions": [a.to_json() for a in self.assertions],
             "rows": len(self.rows),
         }
+
+
+def scalar_text(kind: str | None, value: Any, confidence_interval: Any) -> str | None:
+    """A boolean or numeric result as text (`Pass`, `0.8 ± 0.12`); None for other kinds.
+
+    Shared by the results view and the export so a score reads the same everywhere."""
+    if kind == "boolean":
+        return "Pass" if value else "Fail"
+    if kind == "numeric" and isinstance(value, (int, float)):
+        text = f"{value:.4g}"
+        if confidence_interval:
+            text += f" ± {confidence_interval:.3g}"
+        return text
+    return None
 
 
 def _short(value: Any) -> str:
