@@ -22,6 +22,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 KAGGLE_CLI_AT = ROOT / "tests" / "conformance" / "kaggle_cli_at.py"
 TOKEN = "demo-token"
+# Eight catalogue models, for benchmarks that need eight runs of one task.
+EIGHT_MODELS = [
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gpt-5",
+    "gpt-5-mini",
+    "grok-4.3",
+    "claude-opus-4-6-default",
+    "deepseek-r1-0528",
+    "llama-4-maverick",
+]
 
 
 @contextmanager

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import EIGHT_MODELS
+
 from kbench_tui.api.client import BenchmarksClient
 from kbench_tui.api.download import DownloadState, download_run_output
 from kbench_tui.config import Credentials
@@ -25,16 +27,7 @@ from kbench_tui.sim.clock import ManualClock
 from kbench_tui.sim.runner import RunningSim, SimConfig, start_sim
 from kbench_tui.watch.transfers import TransferManager, TransferPlan, plan_task_downloads
 
-MODELS = [
-    "gemini-2.5-flash",
-    "gemini-2.5-pro",
-    "gpt-5",
-    "gpt-5-mini",
-    "grok-4.3",
-    "claude-opus-4-6-default",
-    "deepseek-r1-0528",
-    "llama-4-maverick",
-]
+MODELS = EIGHT_MODELS
 
 
 def prepare(size: int) -> RunningSim:

@@ -20,22 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from _common import TOKEN, SimProcess
+from _common import EIGHT_MODELS, TOKEN, SimProcess
 
 from kbench_tui.api.client import BenchmarksClient
 from kbench_tui.config import Credentials
 from kbench_tui.watch.poller import Poller
 
-MODELS = [
-    "gemini-2.5-flash",
-    "gemini-2.5-pro",
-    "gpt-5",
-    "gpt-5-mini",
-    "grok-4.3",
-    "claude-opus-4-6-default",
-    "deepseek-r1-0528",
-    "llama-4-maverick",
-]
+MODELS = EIGHT_MODELS
 
 
 class VirtualTime:
