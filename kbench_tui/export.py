@@ -2,8 +2,10 @@
 
 This is the headless path: it must never import Textual (a test checks `sys.modules`)
 and imports jupytext only if it needs it (it does not). It talks to the service through
-the same client as the dashboard, fetching the runs of many tasks concurrently with a
-bound, and writes the document atomically so a failed export never leaves a partial file.
+the dashboard's connection layer (`TaskReader`: same requests, retries and errors, with
+answers decoded without pydantic so a one-task export starts fast), fetching the runs of
+many tasks concurrently with a bound, and writes the document atomically so a failed
+export never leaves a partial file.
 
 Exit codes: 0 ok; 1 a run ERRORED (with --fail-on-error); 2 usage (bad arguments, unknown
 task); 3 credentials missing or rejected; 4 service unreachable after retries.
@@ -432,11 +434,14 @@ def run_export(args: argparse.Namespace) -> int:
 def make_client(endpoint: str, credentials: Any, **options: Any) -> Any:
     """The client the export uses: one connection pool, and the kaggle CLI's bound of 10
     attempts per request (with shorter waits), so a flaky service still yields a
-    complete export while an unreachable one fails within about half a minute."""
-    from kbench_tui.api.client import BenchmarksClient
+    complete export while an unreachable one fails within about half a minute.
+
+    It is a `TaskReader` (api/reader.py): the dashboard client's requests and rules, with
+    answers decoded without pydantic, which would be half of a one-task export's time."""
+    from kbench_tui.api.reader import TaskReader
     from kbench_tui.api.retry import RetryPolicy
 
-    return BenchmarksClient(
+    return TaskReader(
         endpoint, credentials, retry=RetryPolicy(max_attempts=10, cap=10.0), **options
     )
 

@@ -10,14 +10,13 @@ kaggle CLI (`Owner/My Task` -> `owner/my-task`); model slugs in any form (§9.3)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Protocol, TypeVar
 
 from kbench_tui.api.connection import (
     DEFAULT_TIMEOUT,
     STREAM_TIMEOUT,
     RpcConnection,
 )
-from kbench_tui.api.errors import ProtocolError, error_for_status
+from kbench_tui.api.errors import error_for_status
 from kbench_tui.api.models import (
     ApiBenchmarkLeaderboard,
     ApiBenchmarkTask,
@@ -44,6 +43,7 @@ from kbench_tui.api.models import (
     ListBenchmarkTasksResponse,
     PublishBenchmarkTaskRequest,
 )
+from kbench_tui.api.paging import LIST_PAGE_SIZE, PageT, all_pages
 from kbench_tui.api.retry import RetryPolicy
 from kbench_tui.slugs import TaskRef, normalize_model_slug, parse_task_argument
 
@@ -64,23 +64,7 @@ BENCHMARKS = "benchmarks.BenchmarksApiService"
 OAUTH = "security.OAuthService"
 MODEL_PROXY = "models.ModelProxyApiService"
 
-# A bound on pages per list so that a server handing out fresh tokens forever still ends.
-MAX_PAGES = 100_000
-# Page size the all-pages helpers ask for. The CLI sends none and gets the server's small
-# default (20 in the simulator), so listing 1,000 tasks costs 50 sequential round trips;
-# asking for 100 (the simulator's cap; a server with a lower cap still pages correctly)
-# makes it 10 — five times faster dashboard start-up and polling at scale.
-LIST_PAGE_SIZE = 100
-
 TaskLike = TaskRef | ApiBenchmarkTaskSlug | str
-
-
-class _Page(Protocol):
-    @property
-    def next_page_token(self) -> str | None: ...
-
-
-PageT = TypeVar("PageT", bound=_Page)
 
 
 def _task_slug(task: TaskLike, version: int | None = None) -> ApiBenchmarkTaskSlug:
@@ -266,20 +250,8 @@ class BenchmarksClient(RpcConnection):
 
     # --- pagination ------------------------------------------------------------------------
 
-    async def _pages(
+    def _pages(
         self, rpc: str, fetch: Callable[[str | None], Awaitable[PageT]]
     ) -> AsyncIterator[PageT]:
-        """Yield pages until `next_page_token` is empty; a repeated token is a server bug."""
-        token: str | None = None
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            page = await fetch(token)
-            yield page
-            token = page.next_page_token or None
-            if token is None:
-                return
-            if token in seen:
-                # The CLI would loop forever here; stop with a clear error instead.
-                raise ProtocolError(f"the page token {token[:40]!r} came back twice", rpc=rpc)
-            seen.add(token)
-        raise ProtocolError(f"more than {MAX_PAGES} pages; giving up", rpc=rpc)
+        """Pages until `next_page_token` is empty (see `paging.all_pages`)."""
+        return all_pages(rpc, fetch)

@@ -16,7 +16,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -33,15 +33,19 @@ from kbench_tui.api.retry import (
     run_with_retries,
 )
 from kbench_tui.api.tls import OnDemandTLSTransport
-from kbench_tui.api.wire import WireModel
 from kbench_tui.config import Credentials
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the models (pydantic) here would put ~60 ms on the
+    # headless export's start-up, which never needs them (see `reader.py`).
+    from kbench_tui.api.wire import WireModel
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
 # Streams (logs, downloads) may stay silent for long stretches while a run works: no read
 # timeout, the caller cancels them instead.
 STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
 
-ResponseT = TypeVar("ResponseT", bound=WireModel)
+ResponseT = TypeVar("ResponseT", bound="WireModel")
 ConnectionT = TypeVar("ConnectionT", bound="RpcConnection")
 
 
@@ -281,9 +285,14 @@ class RpcConnection:
         kind: RpcKind,
     ) -> ResponseT:
         data = await self.call(service, method, request.to_wire(), kind=kind)
+        return self.validated(response_type, data, method)
+
+    @staticmethod
+    def validated(response_type: type[ResponseT], data: dict[str, Any], rpc: str) -> ResponseT:
+        """`data` as a `response_type` model; a shape it refuses is a ProtocolError."""
         try:
             return response_type.model_validate(data)
         except ValueError as exc:
             raise ProtocolError(
-                f"unexpected answer shape ({exc.__class__.__name__})", rpc=method
+                f"unexpected answer shape ({exc.__class__.__name__})", rpc=rpc
             ) from None

@@ -229,6 +229,29 @@ def test_usage_errors_from_argparse_exit_2(capsys) -> None:
     assert "unrecognized arguments" in capsys.readouterr().err
 
 
+def test_a_plain_export_never_imports_pydantic(demo_sim, tmp_path) -> None:
+    """Its start-up is a product goal: pydantic and the ~60 models are half of a one-task
+    export's time, and tasks and runs are decoded without them (api/records.py)."""
+    probe = (
+        "import sys\n"
+        "from kbench_tui.cli import main\n"
+        f"assert main(['export', '--endpoint', {demo_sim.url!r}]) == 0\n"
+        f"assert main(['export', 'demo/math-qa', '--endpoint', {demo_sim.url!r}]) == 0\n"
+        "print('LOADED', sorted(m for m in ('pydantic', 'kbench_tui.api.models') if m in sys.modules))\n"
+    )
+    env = {
+        "HOME": str(tmp_path),
+        "KAGGLE_API_TOKEN": "demo-token",
+        "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("LOADED []")
+
+
 def test_the_export_path_never_imports_textual_or_jupytext(demo_sim, tmp_path) -> None:
     probe = (
         "import sys, runpy\n"
