@@ -8,7 +8,8 @@ action that changes something on the server calls the poller's `poke()` so the d
 polls fast right after it.
 
 `ACTION_BINDINGS` are the keys (each with an id for the keymap), `ACTION_COMMANDS` the
-command-palette entries; the dashboard splices both into its own lists.
+command-palette entries; the dashboard splices both into its own lists. The services
+(push, picks) and dialogs are imported when an action first runs, not with the dashboard.
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ from textual import work
 from textual.binding import Binding
 
 from kbench_tui.api.errors import ApiError, AuthError, NotFoundError
-from kbench_tui.picks import PicksStore
-from kbench_tui.push import PollPolicy, PushError, PushStatus, push_task
 from kbench_tui.tui.actions_data import ActionBase, ActionSettings, DataActions
-from kbench_tui.tui.cli_equivalent import push_command
 
 if TYPE_CHECKING:
     from kbench_tui.api.models import ApiBenchmarkTask
+    from kbench_tui.push import PushStatus
     from kbench_tui.tui.screens.confirm import ConfirmChoice
     from kbench_tui.tui.screens.push import PushRequest
     from kbench_tui.tui.screens.push_status import PushStatusScreen
@@ -122,6 +121,7 @@ class DashboardActions(DataActions, ActionBase):
             raise
 
     def _push_chosen(self, request: PushRequest | None) -> None:
+        from kbench_tui.tui.cli_equivalent import push_command
         from kbench_tui.tui.screens.push_status import PushStatusScreen
 
         if request is None:
@@ -134,6 +134,7 @@ class DashboardActions(DataActions, ActionBase):
     @work(exclusive=True, group="action-push")
     async def run_push(self, request: PushRequest, status: PushStatusScreen) -> None:
         """Push and wait for the build, reporting each phase to the status screen."""
+        from kbench_tui.push import PollPolicy, PushError, push_task
 
         def on_status(update: PushStatus) -> None:
             status.add_status(update)
@@ -177,6 +178,7 @@ class DashboardActions(DataActions, ActionBase):
     @work(exclusive=True, group="action-run-open")
     async def open_model_picker(self, task: str) -> None:
         """Refuse unless the version is COMPLETED; else list all models and open the picker."""
+        from kbench_tui.picks import PicksStore
         from kbench_tui.tui.screens.model_picker import ModelPicker, PickerModel
 
         try:
@@ -240,6 +242,8 @@ class DashboardActions(DataActions, ActionBase):
             timeout=10,
         )
         if remember:
+            from kbench_tui.picks import PicksStore
+
             try:
                 store = PicksStore(self.settings_for_actions.picks_path)
                 await asyncio.to_thread(store.remember, task, models)

@@ -4,12 +4,15 @@ Half of the dashboard's action glue (the other half, and the bindings, are in
 `actions.py`). `ActionBase` holds what both halves share: the settings, the client,
 `poke()` so the dashboard polls fast after an action, and error toasts. Mixed into
 `DashboardScreen`, so `self` is the screen: workers are the screen's, grouped per action.
+
+The services behind the actions (transfers, results scanning) are imported when an action
+first needs them, not with the dashboard: they are not on the way to its first paint.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,15 +20,7 @@ from textual import work
 from textual.worker import Worker
 
 from kbench_tui.api.errors import ApiError, AuthError, NotFoundError
-from kbench_tui.tui.cli_equivalent import download_command
 from kbench_tui.tui.errors import toast_for
-from kbench_tui.watch.results_scan import scan_task_results
-from kbench_tui.watch.transfers import (
-    DEFAULT_CONCURRENCY,
-    TransferManager,
-    TransferPlan,
-    plan_task_downloads,
-)
 
 if TYPE_CHECKING:
     from kbench_tui.api.client import BenchmarksClient
@@ -35,8 +30,15 @@ if TYPE_CHECKING:
     from kbench_tui.tui.screens.leaderboard import BenchmarkRef
     from kbench_tui.tui.screens.results import ResultsAction
     from kbench_tui.watch.poller import Poller
+    from kbench_tui.watch.transfers import TransferPlan
 
 __all__ = ["ActionBase", "ActionSettings", "DataActions"]
+
+
+def _default_concurrency() -> int:
+    from kbench_tui.watch.transfers import DEFAULT_CONCURRENCY
+
+    return DEFAULT_CONCURRENCY
 
 
 @dataclass
@@ -45,7 +47,7 @@ class ActionSettings:
 
     push_poll_cap: float = 10.0
     """Longest wait between build polls after a push (the CLI's --poll-interval)."""
-    download_concurrency: int = DEFAULT_CONCURRENCY
+    download_concurrency: int = field(default_factory=_default_concurrency)
     picks_path: Path | None = None
     """The remembered model picks (None: `$XDG_STATE_HOME/kbench-tui/picks.json`)."""
     env_file: Path | None = None
@@ -122,6 +124,7 @@ class DataActions(ActionBase):
     async def open_download(self, task: str) -> None:
         """Look the runs up, then ask where to put them."""
         from kbench_tui.tui.screens.download import DownloadDialog
+        from kbench_tui.watch.transfers import plan_task_downloads
 
         try:
             plan = await plan_task_downloads(self.api, task, self.default_output())
@@ -132,6 +135,7 @@ class DataActions(ActionBase):
         self.app.push_screen(dialog, lambda request: self._download_chosen(plan, request))
 
     def _download_chosen(self, plan: TransferPlan, request: DownloadRequest | None) -> None:
+        from kbench_tui.tui.cli_equivalent import download_command
         from kbench_tui.tui.screens.download import DownloadProgressScreen
 
         if request is None:
@@ -157,6 +161,8 @@ class DataActions(ActionBase):
         self, plan: TransferPlan, request: DownloadRequest, screen: DownloadProgressScreen
     ) -> None:
         """Download concurrently, feeding the progress screen; a toast sums it up."""
+        from kbench_tui.watch.transfers import TransferManager
+
         manager = TransferManager(
             self.api,
             concurrency=self.settings_for_actions.download_concurrency,
@@ -191,6 +197,7 @@ class DataActions(ActionBase):
     async def open_results(self, task: str) -> None:
         """Read the run files in a thread (disk IO), then show them."""
         from kbench_tui.tui.screens.results import ResultsScreen
+        from kbench_tui.watch.results_scan import scan_task_results
 
         version = self.task_version()
         if version is None:

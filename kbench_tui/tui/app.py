@@ -1,11 +1,21 @@
-"""`KbenchApp`: wires the client, pushes the dashboard, owns shutdown. Nothing else."""
+"""`KbenchApp`: wires the connection, pushes the dashboard, owns shutdown. Nothing else.
+
+Start-up reaches the first painted task list without pydantic: the poller reads through
+the connection the factory builds (a `TaskReader`, plain records), and the full
+`BenchmarksClient` (pydantic models, ~120 ms to import) is built on the same connection
+pool the first time an action needs it — normally earlier, in a background thread once
+the first task list is on screen (`warm_client`), so the first key press does not wait.
+"""
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import work
 from textual.app import App
 
 from kbench_tui.tui.commands import DashboardCommands
@@ -13,6 +23,8 @@ from kbench_tui.tui.settings import DashboardSettings
 
 if TYPE_CHECKING:
     from kbench_tui.api.client import BenchmarksClient
+    from kbench_tui.api.connection import RpcConnection
+    from kbench_tui.api.reader import TaskReader
     from kbench_tui.config import ProxySettings
 
 _EPOCH = datetime(1970, 1, 1)
@@ -32,7 +44,7 @@ class KbenchApp(App[int]):
 
     def __init__(
         self,
-        client_factory: Callable[[], BenchmarksClient],
+        connection_factory: Callable[[], TaskReader | BenchmarksClient],
         *,
         endpoint: str,
         token: str | None = None,
@@ -44,7 +56,9 @@ class KbenchApp(App[int]):
     ) -> None:
         """
         Args:
-            client_factory: builds the one `BenchmarksClient`; called inside the app's loop.
+            connection_factory: builds the one connection, inside the app's loop: a
+                `TaskReader` (the poller reads plain records; `client` is then built on
+                its pool when first needed) or a `BenchmarksClient` (used for everything).
             endpoint: shown in the status bar.
             token: an access token to look the user up with (IntrospectToken), if any.
             user_hint: the username of legacy (Basic) credentials, shown as is.
@@ -54,7 +68,8 @@ class KbenchApp(App[int]):
             now: the clock (naive UTC); tests and snapshots freeze it.
         """
         super().__init__()
-        self._client_factory = client_factory
+        self._connection_factory = connection_factory
+        self._connection: TaskReader | BenchmarksClient | None = None
         self._client: BenchmarksClient | None = None
         self.endpoint = endpoint
         self.token = token
@@ -71,11 +86,37 @@ class KbenchApp(App[int]):
         return (self.now() - _EPOCH).total_seconds()
 
     @property
+    def reader(self) -> TaskReader | BenchmarksClient:
+        """The connection the poller reads tasks, runs, quota and the user through."""
+        if self._connection is None:
+            raise RuntimeError("the connection is opened when the app mounts")
+        return self._connection
+
+    @property
     def client(self) -> BenchmarksClient:
-        """The one API client (open while the app runs)."""
+        """The full API client (actions, downloads), on the same connection pool.
+
+        Importing it costs ~120 ms (pydantic and the models), so it is made on first use,
+        not at start-up; `warm_client` normally does that in the background first.
+        """
         if self._client is None:
-            raise RuntimeError("the client is opened when the app mounts")
+            self._client = _client_on(self.reader)
         return self._client
+
+    @work(thread=True, exclusive=True, group="warm-client", exit_on_error=False)
+    def warm_client(self) -> None:
+        """Import the client's modules off the event loop, once the first frame is out.
+
+        Only the import runs in the thread (a module import is thread-safe: an action
+        that needs the client meanwhile waits for the same import); the client itself is
+        still made on the loop, by `client`. The import creates ~50,000 long-lived
+        objects, kept out of later collections like the start-up's own (tui/main.py).
+        """
+        if self._client is not None or "kbench_tui.api.client" in sys.modules:
+            return
+        import kbench_tui.api.client  # noqa: F401
+
+        gc.freeze()
 
     async def on_mount(self) -> None:
         if self.settings.keymap:
@@ -85,13 +126,16 @@ class KbenchApp(App[int]):
         if self.credentials_problem is not None:
             self.show_credentials(self.credentials_problem)
             return
-        # httpx binds its connection pool to the running loop: open the client here.
-        client = self._client_factory()
-        await client.__aenter__()
-        self._client = client
+        # httpx binds its connection pool to the running loop: open the connection here.
+        connection = self._connection_factory()
+        await connection.__aenter__()
+        self._connection = connection
         from kbench_tui.tui.screens.dashboard import DashboardScreen
 
-        await self.push_screen(DashboardScreen())
+        dashboard = DashboardScreen()
+        # The first task-list request travels while the screen is composed and mounted.
+        dashboard.start_polling()
+        await self.push_screen(dashboard)
 
     def show_credentials(self, reason: str, *, rejected: bool = False) -> None:
         """Replace everything with the screen that explains how to provide credentials."""
@@ -102,7 +146,19 @@ class KbenchApp(App[int]):
         self.push_screen(CredentialsScreen(reason))
 
     async def on_unmount(self) -> None:
-        # Workers are cancelled before the app unmounts, so nothing uses the client now.
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.__aexit__(None, None, None)
+        # Workers are cancelled before the app unmounts, so nothing uses the connection
+        # now; a client made on it shares its pool, which closes with it.
+        self._client = None
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.__aexit__(None, None, None)
+
+
+def _client_on(connection: RpcConnection) -> BenchmarksClient:
+    """`connection` itself if it is a `BenchmarksClient`, else one sharing its pool."""
+    from kbench_tui.api.client import BenchmarksClient
+    from kbench_tui.api.reader import sharing
+
+    if isinstance(connection, BenchmarksClient):
+        return connection
+    return sharing(connection, BenchmarksClient)

@@ -14,6 +14,11 @@ for one page, 5 min for ten). The quota is read on the first poll, when a run fi
 and every `quota_interval` while runs are active; never while nothing happens. With nothing
 changing: about 2 task-list requests + 1 runs request per minute, whatever the task count.
 
+First load: the task list's pages are reported as they arrive (`TasksPolled` with
+`complete=False`, the tasks so far, newest first), so the dashboard paints the newest tasks
+after one round trip instead of after all of them; the last page completes the list (and
+is the only event that may remove a task). Later polls report the whole list at once.
+
 Connection state: a request that fails because the service is unreachable (or answers
 5xx / 429) turns the poller offline; the last data stays where it is and the next attempt
 is announced as an absolute deadline on the injected clock, so the UI can count it down.
@@ -28,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from kbench_tui.api.client import LIST_PAGE_SIZE
 from kbench_tui.api.errors import (
     ApiError,
     AuthError,
@@ -37,6 +41,7 @@ from kbench_tui.api.errors import (
     ServerError,
     UnreachableError,
 )
+from kbench_tui.api.paging import LIST_PAGE_SIZE, all_pages
 
 if TYPE_CHECKING:
     from kbench_tui.api.models import ApiBenchmarkTask, ApiBenchmarkTaskRun
@@ -52,12 +57,27 @@ _DUE = 1e-6
 TRANSIENT_ERRORS: tuple[type[ApiError], ...] = (UnreachableError, ServerError, RateLimitedError)
 
 
-class PollingClient(Protocol):
-    """The part of `BenchmarksClient` the poller needs."""
+class TasksPage(Protocol):
+    """One page of ListBenchmarkTasks (`records.TasksPage` or `ListBenchmarkTasksResponse`)."""
 
-    async def list_all_tasks(
-        self, status: str | None = None, regex: str | None = None
-    ) -> list[ApiBenchmarkTask]: ...
+    @property
+    def tasks(self) -> list[ApiBenchmarkTask]: ...
+
+    @property
+    def next_page_token(self) -> str | None: ...
+
+
+class PollingClient(Protocol):
+    """What the poller reads through: the dashboard's `TaskReader` (plain records, no
+    pydantic on the way to the first frame) or a `BenchmarksClient` (models)."""
+
+    async def list_tasks(
+        self,
+        status: str | None = None,
+        regex: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> TasksPage: ...
 
     async def list_all_runs(self, task: Any, models: Any = None) -> list[ApiBenchmarkTaskRun]: ...
 
@@ -123,11 +143,17 @@ def run_is_active(run: ApiBenchmarkTaskRun) -> bool:
 
 @dataclass(frozen=True)
 class TasksPolled:
-    """The task list was fetched; `tasks` is the full list, `diff` what changed."""
+    """The task list was fetched; `tasks` is the list (newest first), `diff` what changed.
+
+    `first` marks the first report of tasks. During the first load `complete` is False
+    while pages are still coming: `tasks` is what has arrived so far and `diff` never
+    removes anything; the event with `complete=True` holds the whole list.
+    """
 
     tasks: list[ApiBenchmarkTask]
     diff: Diff[str, ApiBenchmarkTask]
     first: bool
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -223,6 +249,8 @@ class Poller:
         self._runs_of: str | None = None
         self._selected: str | None = None
         self._tasks_seen = False
+        """Whether the whole task list has been read once (the first load is over)."""
+        self._tasks_reported = False
         self._quota_due = 0.0
         self._quota_wanted = True
         self._tasks_interval = fast_interval
@@ -320,14 +348,23 @@ class Poller:
             return fast
         return min(slowest, max(current, fast) * self.backoff)
 
+    def _task_page(self, token: str | None) -> Awaitable[TasksPage]:
+        return self._client.list_tasks(None, None, LIST_PAGE_SIZE, token)
+
     async def _poll_tasks(self) -> None:
         # A failure leaves the timer at zero, so the retry polls the list again.
-        tasks = await self._client.list_all_tasks()
+        tasks: list[ApiBenchmarkTask] = []
+        async for page in all_pages("ListBenchmarkTasks", self._task_page):
+            tasks.extend(page.tasks)
+            if not self._tasks_seen and page.next_page_token:
+                self._first_load_page(page.tasks)
         tasks.sort(key=_newest_first_key, reverse=True)
         self._tasks, task_diff = diff_by_key(self._tasks, tasks, task_key)
-        if task_diff.added or task_diff.changed or task_diff.removed or not self._tasks_seen:
-            self._on_event(TasksPolled(tasks, task_diff, first=not self._tasks_seen))
-        self._tasks_seen = True
+        if not task_diff.is_empty or not self._tasks_seen:
+            # The end of the first load is reported even if its last page added nothing:
+            # it is the one that says the list is complete.
+            self._on_event(TasksPolled(tasks, task_diff, first=not self._tasks_reported))
+        self._tasks_seen = self._tasks_reported = True
         busy = not task_diff.is_empty or any(task_is_pending(t) for t in tasks)
         pages = self._task_pages
         self._tasks_interval = self._next_interval(
@@ -337,6 +374,23 @@ class Poller:
             busy,
         )
         self._tasks_left = self._tasks_interval
+
+    def _first_load_page(self, page: list[ApiBenchmarkTask]) -> None:
+        """Report a page of the first load at once, merged into what was reported before.
+
+        Only additions and changes: a task missing so far may be on a later page. Tasks
+        kept from an earlier, interrupted first load stay until the complete list says
+        otherwise, so rows never disappear and come back while the list fills.
+        """
+        _, page_diff = diff_by_key(self._tasks, page, task_key)
+        if not (page_diff.added or page_diff.changed):
+            return
+        for task in page:
+            self._tasks[task_key(task)] = task
+        shown = sorted(self._tasks.values(), key=_newest_first_key, reverse=True)
+        diff: Diff[str, ApiBenchmarkTask] = Diff(page_diff.added, page_diff.changed)
+        self._on_event(TasksPolled(shown, diff, first=not self._tasks_reported, complete=False))
+        self._tasks_reported = True
 
     async def _poll_runs(self, selected: str) -> None:
         try:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from textual import events
 
-from kbench_tui.api.client import BenchmarksClient
+from kbench_tui.api.reader import TaskReader
 from kbench_tui.config import Credentials
 from kbench_tui.tui.app import KbenchApp
 from kbench_tui.tui.screens.dashboard import DashboardScreen
@@ -38,7 +38,7 @@ async def dashboard(url: str, size: tuple[int, int] = (160, 50)) -> AsyncIterato
     spool = Path(tempfile.mkdtemp(prefix="kbench-bench-spool-"))
     settings = DashboardSettings(bell=False, spool_dir=spool, save_dir=spool)
     credentials = Credentials.token(TOKEN, source="bench")
-    app = KbenchApp(lambda: BenchmarksClient(url, credentials), endpoint=url, settings=settings)
+    app = KbenchApp(lambda: TaskReader(url, credentials), endpoint=url, settings=settings)
     async with app.run_test(headless=True, size=size):
         yield app
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from kbench_tui.api.client import BenchmarksClient, RetryPolicy
+from kbench_tui.api.reader import TaskReader
+from kbench_tui.api.retry import RetryPolicy
 from kbench_tui.config import Credentials
 from kbench_tui.sim.clock import ManualClock
 from kbench_tui.sim.runner import RunningSim, start_sim
@@ -78,12 +79,14 @@ def make_app(tmp_path: Path) -> AppFactory:
     def build(sim: RunningSim, *, token: str = "demo-token", **overrides: Any) -> KbenchApp:
         credentials = Credentials.token(token, source="test")
 
-        def client() -> BenchmarksClient:
-            # One attempt per request: the poller's own offline cadence is what is tested.
-            return BenchmarksClient(sim.url, credentials, retry=RetryPolicy(max_attempts=1))
+        def connection() -> TaskReader:
+            # As `kbench-tui` builds it: the poller reads plain records, actions get a
+            # `BenchmarksClient` on the same pool. One attempt per request: the poller's
+            # own offline cadence is what is tested.
+            return TaskReader(sim.url, credentials, retry=RetryPolicy(max_attempts=1))
 
         return KbenchApp(
-            client,
+            connection,
             endpoint=ENDPOINT_LABEL,
             token=token,
             settings=dashboard_settings(tmp_path, **overrides),

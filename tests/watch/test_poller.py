@@ -15,6 +15,7 @@ from kbench_tui.api.models import (
     BenchmarkTaskRunState,
     BenchmarkTaskVersionCreationState,
     GetBenchmarkTaskQuotaResponse,
+    ListBenchmarkTasksResponse,
 )
 from kbench_tui.watch.poller import (
     AuthRejected,
@@ -54,13 +55,23 @@ class FakeClient:
         self.tasks: list[ApiBenchmarkTask] = [make_task("a", minutes=1), make_task("b", minutes=2)]
         self.runs: dict[str, list[ApiBenchmarkTaskRun]] = {"a": [make_run(1), make_run(2)]}
         self.failure: Exception | None = None
+        self.fail_at_token: set[str] = set()
+        """Page tokens whose request fails as if the connection dropped."""
         self.calls: list[str] = []
 
-    async def list_all_tasks(self, status=None, regex=None):
-        self.calls.append("tasks")
+    async def list_tasks(self, status=None, regex=None, page_size=None, page_token=None):
+        """Pages of `page_size` in the server's order; the token is the next offset."""
+        self.calls.append("tasks" if page_token is None else f"tasks:{page_token}")
         if self.failure:
             raise self.failure
-        return list(self.tasks)
+        if page_token in self.fail_at_token:
+            raise UnreachableError("connection reset")
+        start = int(page_token or 0)
+        end = start + (page_size or 20)
+        more = end < len(self.tasks)
+        return ListBenchmarkTasksResponse(
+            tasks=self.tasks[start:end], next_page_token=str(end) if more else None
+        )
 
     async def list_all_runs(self, task, models=None):
         self.calls.append(f"runs:{task}")
@@ -106,6 +117,65 @@ async def test_first_poll_reports_tasks_newest_first_and_quota(setup) -> None:
     assert tasks.first
     assert [t.slug.task_slug for t in tasks.tasks] == ["b", "a"]
     assert QuotaPolled(used=1.5, allowed=20.0) in events
+
+
+def slugs(event: TasksPolled) -> list[str]:
+    return [t.slug.task_slug for t in event.tasks]
+
+
+async def test_first_load_reports_each_page_as_it_arrives(setup) -> None:
+    client, events, _, poller = setup
+    # 250 tasks served oldest first (the server's order is not specified): each report
+    # is still newest first, and only the last one is complete.
+    client.tasks = [make_task(f"t{n:03d}", minutes=n) for n in range(250)]
+    await poller.poll_once()
+    polled = [e for e in events if isinstance(e, TasksPolled)]
+    assert [(len(e.tasks), e.first, e.complete) for e in polled] == [
+        (100, True, False),
+        (200, False, False),
+        (250, False, True),
+    ]
+    newest_first = [f"t{n:03d}" for n in range(249, -1, -1)]
+    assert slugs(polled[0]) == newest_first[150:]
+    assert slugs(polled[2]) == newest_first
+    assert [len(e.diff.added) for e in polled] == [100, 100, 50]
+    assert not any(e.diff.removed or e.diff.changed for e in polled)
+    assert client.calls[:3] == ["tasks", "tasks:100", "tasks:200"]
+
+    # Later polls report the whole list in one event, removals included.
+    events.clear()
+    client.tasks = [*client.tasks[1:], make_task("new", minutes=999)]
+    await poller.poll_once()
+    (event,) = [e for e in events if isinstance(e, TasksPolled)]
+    assert event.complete and not event.first
+    assert [t.slug.task_slug for t in event.diff.added] == ["new"]
+    assert event.diff.removed == ["t000"]
+
+
+async def test_interrupted_first_load_keeps_its_rows_and_completes_on_retry(setup) -> None:
+    client, events, _, poller = setup
+    client.tasks = [make_task(f"t{n:03d}", minutes=-n) for n in range(250)]  # newest first
+    client.fail_at_token = {"200"}
+    await poller.poll_once()
+    polled = [e for e in events if isinstance(e, TasksPolled)]
+    assert [(len(e.tasks), e.complete) for e in polled] == [(100, False), (200, False)]
+    assert not poller.online
+
+    # The retry reads every page again: unchanged pages report nothing, a task gone from
+    # the server disappears only with the complete list, a changed one updates at once.
+    events.clear()
+    client.fail_at_token = set()
+    client.tasks = [make_task("t000", "ERRORED"), *client.tasks[1:5], *client.tasks[6:]]
+    await poller.poll_once()
+    polled = [e for e in events if isinstance(e, TasksPolled)]
+    # (Page two now starts one task later, so it brings t200.)
+    assert [(len(e.tasks), e.complete) for e in polled] == [(200, False), (201, False), (249, True)]
+    assert [
+        (a.creation_state.short, b.creation_state.short) for a, b in polled[0].diff.changed
+    ] == [("COMPLETED", "ERRORED")]
+    assert "t005" in slugs(polled[1]) and polled[2].diff.removed == ["t005"]
+    assert len(polled[2].diff.added) == 49 and not any(e.first for e in polled)
+    assert slugs(polled[2]) == [t.slug.task_slug for t in client.tasks]
 
 
 async def test_runs_of_the_selected_task_and_changes_in_place(setup) -> None:

@@ -4,6 +4,13 @@ The screen owns the services (one `Poller`, at most one `LogSession`) and the se
 (`selected_task`, `selected_run`, `all_runs`); panes only render and post messages. Each
 service runs in an async worker with its own exclusive group, so selecting another run
 cancels the previous stream, and quitting cancels everything.
+
+Start-up: the app calls `start_polling()` before pushing the screen, so the first task
+list request is on the wire while the screen is composed; the poller reports the first
+load page by page, so the newest tasks are painted after one round trip. Nothing on that
+path imports pydantic: the poller, the user lookup and the log streams read through the
+app's `reader` (plain records); actions use `app.client`, whose import is warmed in the
+background once the whole first list is on screen.
 """
 
 from __future__ import annotations
@@ -21,11 +28,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from kbench_tui.api.errors import ApiError
 from kbench_tui.tui.actions import ACTION_BINDINGS, DashboardActions
 from kbench_tui.tui.errors import short_reason, toast_for
+from kbench_tui.tui.widgets.key_footer import KeyFooter
 from kbench_tui.tui.widgets.log_pane import LogPane
 from kbench_tui.tui.widgets.run_table import RunTable
 from kbench_tui.tui.widgets.status_bar import StatusBar
@@ -65,6 +72,11 @@ class DashboardScreen(DashboardActions, Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
+    # Focus the task list as the screen is composed. Without this, Textual focuses the
+    # first focusable widget (the hidden filter field) and moving focus to the table
+    # afterwards restyles every widget of the screen a second time (~25 ms at start-up).
+    AUTO_FOCUS = "#task-table"
+
     selected_task: var[str | None] = var(None)
     selected_run: var[int | None] = var(None)
     all_runs: var[bool] = var(False)
@@ -85,6 +97,8 @@ class DashboardScreen(DashboardActions, Screen[None]):
         self.auto_task: str | None = None
         """The task the first load chose, until its runs arrive or the user moves away."""
         self.auto_hops = 0
+        self.first_report_seen = False
+        """Whether the poller has reported anything yet (start-up is over once it has)."""
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -94,7 +108,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
             with Vertical(id="right"):
                 yield RunTable(app.now, id="run-table")
                 yield LogPane(max_lines=app.settings.log_max_lines, id="log-pane")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def status_bar(self) -> StatusBar:
@@ -112,17 +126,18 @@ class DashboardScreen(DashboardActions, Screen[None]):
     def log_pane(self) -> LogPane:
         return self.query_one(LogPane)
 
-    def on_mount(self) -> None:
+    def start_polling(self) -> None:
+        """Start the poller (once); may run before the screen is mounted.
+
+        Its events are messages to this screen, so any that arrive while the screen is
+        still being composed wait in its queue until it is mounted.
+        """
+        if self.poller is not None:
+            return
         app = self.app
-        status = self.status_bar
-        status.endpoint = app.endpoint
-        status.user = app.user_hint or ""
-        status.proxy = app.proxy
-        self.log_pane.show_message("Select a run to see its log.")
-        self.task_list.focus_table()
         settings = app.settings
         self.poller = Poller(
-            app.client,
+            app.reader,
             lambda event: self.post_message(self.Polled(event)),
             fast_interval=settings.fast_poll,
             slow_interval=settings.slow_poll,
@@ -130,8 +145,16 @@ class DashboardScreen(DashboardActions, Screen[None]):
             clock=app.clock_seconds,
         )
         self.poll()
-        if app.token is not None:
-            self.identify(app.token)
+
+    def on_mount(self) -> None:
+        app = self.app
+        status = self.status_bar
+        status.endpoint = app.endpoint
+        status.user = app.user_hint or ""
+        status.proxy = app.proxy
+        self.log_pane.show_message("Select a run to see its log.")
+        self.task_list.focus_table()  # a no-op unless AUTO_FOCUS found nothing
+        self.start_polling()
 
     # -- workers --------------------------------------------------------------------------
 
@@ -145,7 +168,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
     async def identify(self, token: str) -> None:
         """Ask the service who the token belongs to (IntrospectToken)."""
         try:
-            answer = await self.app.client.introspect_token(token)
+            answer = await self.app.reader.introspect_token(token)
         except ApiError as error:
             title, severity = toast_for(error)
             self.notify(
@@ -170,7 +193,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
         )
         self.spool = spool
         session = LogSession(
-            app.client,
+            app.reader,
             targets,
             spool,
             lambda status: self._log_status(session_number, status),
@@ -225,8 +248,15 @@ class DashboardScreen(DashboardActions, Screen[None]):
     @on(Polled)
     def _polled(self, message: Polled) -> None:
         event = message.event
+        if not self.first_report_seen and not (
+            isinstance(event, TasksPolled) and not event.complete
+        ):
+            self.first_report_seen = True
+            self.call_after_refresh(self._after_first_load)
         if isinstance(event, TasksPolled):
             self.task_list.apply(event.tasks, event.diff)
+            # While the first load's pages arrive, say that more tasks are on their way.
+            self.status_bar.polling = "" if event.complete else f"{len(event.tasks)} tasks so far…"
             if not self.first_cursor_placed and self.task_list.table.row_count:
                 self.first_cursor_placed = True
                 self._place_first_cursor()
@@ -247,6 +277,17 @@ class DashboardScreen(DashboardActions, Screen[None]):
         elif isinstance(event, PollFailed):
             title, severity = toast_for(event.error)
             self.notify(str(event.error), title=title, severity=severity)
+
+    def _after_first_load(self) -> None:
+        """Work kept off the way to the first frame, done once the first list is shown.
+
+        The user lookup is a second request (it would share the simulator's or service's
+        attention with the first page), and the full client is only needed by actions.
+        """
+        app = self.app
+        if app.token is not None:
+            self.identify(app.token)
+        app.warm_client()
 
     def _place_first_cursor(self) -> None:
         """Start on the newest task that can have runs, so all three panes show data.
