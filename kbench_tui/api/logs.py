@@ -16,6 +16,10 @@ When events carry `id:`s the reconnect sends `Last-Event-ID` and the server resu
 it; without ids the server replays from the start. Either way entries already yielded are
 skipped (by id, else by position — the kaggle CLI's kernel-log pattern, §6.4), so a line is
 never lost nor doubled, even when the run finished meanwhile and the answer is the JSON array.
+
+`stream_run_log_batches` is the same stream a network read at a time: `LogRecords`
+(entries column by column, no object per line), for consumers that keep up with a
+200,000-line backlog (the dashboard's log pane).
 """
 
 from __future__ import annotations
@@ -23,30 +27,46 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from httpx_sse import EventSource
 
 from kbench_tui.api.connection import RpcConnection
 from kbench_tui.api.errors import ApiError, ProtocolError
-from kbench_tui.api.models import LogEntry
+from kbench_tui.api.log_entries import (
+    END_OF_LOG,
+    LogRecord,
+    LogRecords,
+    decode_entries,
+    entry_from_event_data,
+    entry_from_json,
+    record_from_event_data,
+    record_from_json,
+)
 from kbench_tui.api.retry import RetryableFailure, RetryPolicy, retry_delay, should_retry
+from kbench_tui.api.sse import SseEvents, SseParser
+
+if TYPE_CHECKING:
+    from kbench_tui.api.models import LogEntry
 
 __all__ = [
     "END_OF_LOG",
     "LogEntry",
     "LogEvent",
+    "LogRecord",
+    "LogRecords",
     "LogsNotReady",
     "StreamReconnecting",
+    "entry_from_event_data",
+    "entry_from_json",
     "fetch_persisted_logs",
+    "record_from_event_data",
+    "stream_run_log_batches",
     "stream_run_logs",
 ]
 
 TASKS = "benchmarks.BenchmarkTasksApiService"
 RPC = "GetBenchmarkTaskRunLogs"
-END_OF_LOG = "END_OF_LOG"
-_ENTRY_FIELDS = frozenset(LogEntry.model_fields)
 
 
 class LogsNotReady(Exception):
@@ -70,77 +90,128 @@ class StreamReconnecting:
     error: ApiError
 
 
-LogEvent = LogEntry | LogsNotReady
+LogBatch = LogRecords | LogsNotReady
+if TYPE_CHECKING:
+    LogEvent = LogEntry | LogsNotReady
 
 
-def entry_from_event_data(data: str) -> LogEntry:
-    """One SSE `data` payload (or array element text) as a LogEntry, like the CLI prints it."""
-    try:
-        value: Any = json.loads(data)
-    except ValueError:
-        return LogEntry(data=data + "\n")  # not JSON: the CLI prints the text as a line
-    return entry_from_json(value)
-
-
-def entry_from_json(value: Any) -> LogEntry:
-    """A decoded JSON value as a LogEntry: a dict with `data`, else the value as a line."""
-    if isinstance(value, dict) and "data" in value:
-        data, stream, moment = value["data"], value.get("stream_name"), value.get("time")
-        if (
-            type(data) is str
-            and type(stream) is str
-            and type(moment) in (float, int)
-            and value.keys() <= _ENTRY_FIELDS
-        ):
-            # The usual, well-formed entry: every field already has its final type, so
-            # skip validation (it runs three Python validators per line, a third of the
-            # cost of ingesting a 200k-line log).
-            return LogEntry.model_construct(stream_name=stream, time=moment, data=data)
-        return LogEntry.model_validate(value)
-    text = value if isinstance(value, str) else json.dumps(value)
-    return LogEntry(data=text + "\n")
+def _number(event_id: str) -> int | None:
+    """An event id as a number (ids like the simulator's 1, 2, 3; none at all is 0)."""
+    if not event_id:
+        return 0
+    if event_id.isascii() and event_id.isdigit():
+        return int(event_id)
+    return None
 
 
 class _Dedup:
-    """Remembers what was yielded, so a replayed prefix is skipped exactly."""
+    """Remembers what was yielded, so a replayed prefix is skipped exactly.
+
+    An event is named by (last event id, events since that id) — see `SseEvent.offset`:
+    a server that replays from the start, or resumes after `Last-Event-ID`, names every
+    event the same way again. While ids are numbers (or absent) names only grow, and the
+    largest one yielded is all there is to remember.
+    """
 
     def __init__(self) -> None:
         self.count = 0  # entries yielded so far, from the start of the log
-        self.last_id: str | None = None
-        self._numeric_last: int | None = None  # ids like the simulator's 1, 2, 3, ...
-        self._ids: set[str] = set()  # fallback for opaque ids
+        self.last_id = ""  # the stream's last event id, sent back as Last-Event-ID
+        self._mark: tuple[int, int] | None = None  # largest numeric name yielded
+        self._names: set[tuple[str, int]] | None = None  # once an id is not a number
 
-    def fresh_by_id(self, event_id: str) -> bool:
-        """Whether an event with this id was not yielded yet (ids: resume or replay)."""
-        if event_id.isdigit() and (self._numeric_last is not None or not self._ids):
-            return self._numeric_last is None or int(event_id) > self._numeric_last
-        return event_id not in self._ids
-
-    def record(self, event_id: str | None) -> None:
-        self.count += 1
-        if not event_id:
-            return
-        self.last_id = event_id
-        if event_id.isdigit() and not self._ids:
-            self._numeric_last = max(self._numeric_last or 0, int(event_id))
+    def fresh(self, event_id: str, offset: int) -> bool:
+        """Whether the event so named was not yielded yet (then it counts as yielded)."""
+        number = _number(event_id)
+        if number is not None and self._mark is not None and (number, offset) <= self._mark:
+            return False
+        if self._names is not None:
+            name = (event_id, offset)
+            if name in self._names:
+                return False
+            self._names.add(name)
+        elif number is None:
+            # Ids stopped being numbers: exact memory from here on (numbers up to the
+            # mark stay remembered by the mark).
+            self._names = {(event_id, offset)}
         else:
-            if self._numeric_last is not None:
-                # Ids stopped being numbers: switch to exact memory from here on.
-                self._ids.update(str(n) for n in range(1, self._numeric_last + 1))
-                self._numeric_last = None
-            self._ids.add(event_id)
+            self._mark = (number, offset)
+        self.count += 1
+        return True
+
+    def _fresh_from(self, events: SseEvents) -> int | None:
+        """Where the fresh events start, if a whole chunk can be judged at once; else None.
+
+        Two shapes cover a log stream: every event with its own id, the ids consecutive
+        numbers (the simulator's 1, 2, 3, ...), or every event under one id (none at all
+        is one too) with consecutive offsets. Their names grow one by one, so the fresh
+        ones are those after the mark, and the last one is the new mark.
+        """
+        ids, offsets = events.ids, events.offsets
+        count = len(ids)
+        if not count or events.types is not None or self._names is not None:
+            return None
+        first, last = _number(ids[0]), _number(ids[-1])
+        if first is None or last is None:
+            return None
+        mark = self._mark if self._mark is not None else (-1, -1)
+        if offsets[0] == 0 and last - first == count - 1:
+            if offsets.count(0) != count or ids != list(map(str, range(first, last + 1))):
+                return None
+            skip = max(0, min(count, mark[0] - first + 1))
+        elif first == last and offsets[-1] - offsets[0] == count - 1:
+            if ids.count(ids[0]) != count or offsets != list(range(offsets[0], offsets[-1] + 1)):
+                return None
+            if first > mark[0]:
+                skip = 0
+            elif first == mark[0]:
+                skip = max(0, min(count, mark[1] - offsets[0] + 1))
+            else:
+                skip = count
+        else:
+            return None
+        if skip < count:
+            self._mark = (last, offsets[-1])
+        return skip
+
+    def take(self, events: SseEvents, records: LogRecords) -> bool:
+        """Append the fresh log entries among `events`; True once END_OF_LOG was seen."""
+        start = self._fresh_from(events)
+        if start is None:
+            return self._take_each(events, records)
+        datas = events.data
+        for data in datas[:start]:  # replayed: only an end of log matters
+            if data and data[0] != "{" and data.strip() == END_OF_LOG:
+                return True
+        before = len(records)
+        ended = decode_entries(datas[start:] if start else datas, records)
+        self.count += len(records) - before
+        return ended
+
+    def _take_each(self, events: SseEvents, records: LogRecords) -> bool:
+        """`take`, judging event by event (any stream the chunk shapes do not cover)."""
+        fresh = self.fresh
+        types = events.types if events.types is not None else ()
+        for index, data in enumerate(events.data):
+            if (types and types[index] != "message") or not data:
+                continue
+            if data[0] != "{" and data.strip() == END_OF_LOG:
+                return True
+            if fresh(events.ids[index], events.offsets[index]):
+                decode_entries([data], records)
+        return False
 
 
-async def stream_run_logs(
+async def stream_run_log_batches(
     client: RpcConnection,
     run_id: int,
     *,
     reconnect: RetryPolicy | None = None,
     on_reconnect: Callable[[StreamReconnecting], None] | None = None,
-) -> AsyncIterator[LogEvent]:
-    """Yield the run's log entries (see the module docstring), reconnecting as needed.
+) -> AsyncIterator[LogBatch]:
+    """The run's log entries a network read at a time (see the module docstring).
 
-    Gives up after `reconnect.max_attempts` consecutive failures that brought no new entry
+    Yields non-empty `LogRecords`, or one `LogsNotReady` (then ends). Gives up
+    after `reconnect.max_attempts` consecutive failures that brought no new entry
     (default: the client's retry policy), raising the last typed error. Non-retryable
     answers (401/403, other 4xx) are raised at once.
     """
@@ -150,7 +221,7 @@ async def stream_run_logs(
     failures = 0
     while True:
         headers = {"Accept": "text/event-stream"}
-        if seen.last_id is not None:
+        if seen.last_id:
             headers["Last-Event-ID"] = seen.last_id
         progressed = False
         try:
@@ -163,34 +234,34 @@ async def stream_run_logs(
                 await _raise_for_error(client, response)
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" in content_type:
-                    position = 0  # entries seen on this connection, for id-less replays
+                    parser = SseParser(seen.last_id)
                     try:
-                        async for event in EventSource(response).aiter_sse():
-                            if event.event not in ("", "message") or event.data == "":
-                                continue
-                            if event.data.strip() == END_OF_LOG:
+                        chunks = response.aiter_bytes()
+                        async for chunk in chunks:
+                            records = LogRecords()
+                            ended = seen.take(parser.feed(chunk), records)
+                            seen.last_id = parser.last_event_id
+                            if records:
+                                progressed = True
+                                failures = 0
+                                yield records
+                            if ended:
                                 return
-                            if event.id:
-                                fresh = seen.fresh_by_id(event.id)
-                            else:
-                                position += 1
-                                fresh = position > seen.count
-                            if not fresh:
-                                continue
-                            entry = entry_from_event_data(event.data)
-                            seen.record(event.id or None)
-                            progressed = True
-                            failures = 0
-                            yield entry
                     except httpx.HTTPError as exc:
                         raise client.transport_failure(exc, RPC, reading_body=True) from None
-                    return  # the server closed the stream cleanly: the run has ended
+                    # The server closed the stream cleanly: the run has ended.
+                    records = LogRecords()
+                    seen.take(parser.finish(), records)
+                    if records:
+                        yield records
+                    return
                 # The persisted array always starts at the beginning of the log: skip what
                 # the stream already delivered before the run finished.
-                entries = await _persisted_entries(client, response)
-                for entry in entries[seen.count :]:
-                    seen.record(None)
-                    yield entry
+                persisted = await _persisted_records(client, response)
+                fresh = persisted[seen.count :]
+                seen.count += len(fresh)
+                if fresh:
+                    yield fresh
                 return
         except RetryableFailure as failure:
             error = failure.error
@@ -209,11 +280,41 @@ async def stream_run_logs(
             await client.sleep(delay)
 
 
+async def stream_run_logs(
+    client: RpcConnection,
+    run_id: int,
+    *,
+    reconnect: RetryPolicy | None = None,
+    on_reconnect: Callable[[StreamReconnecting], None] | None = None,
+) -> AsyncIterator[LogEvent]:
+    """Yield the run's log entries one by one (see `stream_run_log_batches`)."""
+    from kbench_tui.api.models import LogEntry
+
+    async for batch in stream_run_log_batches(
+        client, run_id, reconnect=reconnect, on_reconnect=on_reconnect
+    ):
+        if isinstance(batch, LogsNotReady):
+            yield batch
+            return
+        for stream, moment, data in zip(batch.streams, batch.times, batch.data, strict=True):
+            yield LogEntry.model_construct(stream_name=stream, time=moment, data=data)
+
+
+def __getattr__(name: str) -> Any:
+    # `LogEntry` / `LogEvent` are still importable from here, but only load pydantic (the
+    # models) when asked for: the dashboard imports this module before its first frame.
+    if name in ("LogEntry", "LogEvent"):
+        from kbench_tui.api.models import LogEntry
+
+        return LogEntry if name == "LogEntry" else LogEntry | LogsNotReady
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 async def _raise_for_error(client: RpcConnection, response: httpx.Response) -> None:
     """Read an error answer (small) and raise it as a retryable failure; else do nothing.
 
     Success answers are not read here: a stream must be iterated, and a JSON body with
-    `code >= 400` is caught after reading it in `_persisted_entries`.
+    `code >= 400` is caught after reading it in `_persisted_records`.
     """
     if response.status_code < 300:
         return
@@ -226,7 +327,7 @@ async def _raise_for_error(client: RpcConnection, response: httpx.Response) -> N
         raise RetryableFailure(error, sent=True)
 
 
-async def _persisted_entries(client: RpcConnection, response: httpx.Response) -> list[LogEntry]:
+async def _persisted_records(client: RpcConnection, response: httpx.Response) -> LogRecords:
     """The persisted log of a finished run (JSON array); other bodies as raw text."""
     try:
         content = await response.aread()
@@ -237,7 +338,7 @@ async def _persisted_entries(client: RpcConnection, response: httpx.Response) ->
         raise RetryableFailure(error, sent=True)
     if "application/json" not in response.headers.get("content-type", ""):
         text = content.decode("utf-8", errors="replace")
-        return [LogEntry(data=text)] if text else []
+        return LogRecords(["stdout"], [None], [text]) if text else LogRecords()
     try:
         value = json.loads(content) if content else []
     except ValueError:
@@ -251,7 +352,11 @@ async def _persisted_entries(client: RpcConnection, response: httpx.Response) ->
             ),
             sent=True,
         )
-    return [entry_from_json(item) for item in value]
+    records = LogRecords()
+    add = records.append
+    for item in value:
+        add(record_from_json(item))
+    return records
 
 
 async def fetch_persisted_logs(

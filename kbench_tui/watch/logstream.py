@@ -9,10 +9,16 @@ No Textual import. A `LogSession` consumes `stream_run_logs` for each of its run
 - Entries are fragments that concatenate until a newline (as the kaggle CLI prints them),
   so each run keeps its own partial line; only complete lines are handed on.
 
-Lines go into a `LogSpool`: batched for at most `batch_seconds` before `on_lines` is
-called once (so a fast stream costs one UI update per batch, not one per line), written
-in full to a temporary file (save and search see the whole log) and kept as a bounded
-in-memory tail.
+Lines go into a `LogSpool`: batched for at most `batch_seconds` (or `batch_lines` lines,
+whichever comes first) before `on_lines` is called once, so a fast stream costs one UI
+update per batch, not one per line, and no single update is long enough to hold up a key
+press; written in full to a temporary file (save and search see the whole log) and kept
+as a bounded in-memory tail.
+
+A 200,000-line backlog arrives as network reads of ~600 entries each: the session takes
+them a read at a time (`stream_run_log_batches`), turns them into lines column by column
+(`LogLines`: no object per line, see `loglines.py`), and lets the event loop run between
+reads.
 """
 
 from __future__ import annotations
@@ -22,36 +28,48 @@ import os
 import re
 import shutil
 import tempfile
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from kbench_tui.api.errors import ApiError, NotFoundError
-from kbench_tui.api.logs import LogsNotReady, stream_run_logs
+from kbench_tui.api.logs import LogRecords, LogsNotReady, stream_run_log_batches
+from kbench_tui.watch.loglines import LogLine, LogLines
 from kbench_tui.watch.poller import TRANSIENT_ERRORS
 
-# Entries handled between two turns of the event loop while a backlog streams in.
+__all__ = [
+    "LogLine",
+    "LogLines",
+    "LogPhase",
+    "LogSession",
+    "LogSpool",
+    "LogStatus",
+    "LogTarget",
+    "spool_text",
+]
+
+# Entries handled between two turns of the event loop while a backlog streams in (a
+# batch from the network is one turn whatever its size: ~600 entries).
 _YIELD_EVERY = 200
 
-# `stream_run_logs(client, run_id)`, or a stand-in with the same shape in tests.
+# `stream_run_log_batches(client, run_id)`, or a stand-in in tests: it yields
+# `LogRecords`, single entries (anything with `stream_name`, `time`, `data`) or
+# `LogsNotReady`.
 StreamLogs = Callable[[Any, int], AsyncIterator[Any]]
 
 
-@dataclass(frozen=True)
-class LogLine:
-    """One complete line of a run's log."""
+@dataclass
+class _Pending:
+    """Lines of one run waiting for the next batch, column by column."""
 
-    number: int
-    """1-based position in the session's full log (the spool), stable across the tail."""
-    text: str
-    time: float | None
-    """Kernel timestamp of the entry that started the line (seconds since session start)."""
-    stream: str
-    source: str | None = None
-    """The run's label (its model) in an all-runs session; None for a single run."""
+    rank: int
+    source: str | None
+    texts: list[str]
+    times: list[float | None]
+    streams: list[str]
 
 
 class LogPhase(Enum):
@@ -90,18 +108,25 @@ class LogSpool:
 
     def __init__(
         self,
-        on_lines: Callable[[list[LogLine]], None],
+        on_lines: Callable[[LogLines], None],
         *,
         tail_lines: int = 5000,
         batch_seconds: float = 0.1,
+        batch_lines: int = 10_000,
         directory: str | os.PathLike[str] | None = None,
         prefix: str = "kbench-log-",
     ) -> None:
         self._on_lines = on_lines
         self.batch_seconds = batch_seconds
-        self.tail: deque[LogLine] = deque(maxlen=tail_lines)
+        self.batch_lines = batch_lines
+        """A batch is handed on early once it holds this many lines: appending a 100 ms
+        batch of a fast stream (~20,000 lines) in one go would keep a key press waiting."""
+        self.tail_lines = tail_lines
+        self.tail = LogLines()
+        """The last `tail_lines` lines."""
         self.line_count = 0
-        self._pending: list[tuple[int, str, float | None, str, str | None]] = []
+        self._pending: list[_Pending] = []
+        self._pending_lines = 0
         self._timer: asyncio.TimerHandle | None = None
         handle, name = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=directory)
         self.path = Path(name)
@@ -117,8 +142,29 @@ class LogSpool:
         together are grouped run by run (each run's own order kept), so a batch reads the
         same whichever answer happened to come first.
         """
-        self._pending.append((rank, text, time, stream, source))
-        if self.batch_seconds <= 0:
+        self.extend([text], [time], [stream], source, rank)
+
+    def extend(
+        self,
+        texts: list[str],
+        times: list[float | None],
+        streams: list[str],
+        source: str | None,
+        rank: int = 0,
+    ) -> None:
+        """Queue several complete lines of one run (the lists are taken over, not copied)."""
+        if not texts:
+            return
+        pending = self._pending
+        last = pending[-1] if pending else None
+        if last is not None and last.rank == rank and last.source == source:
+            last.texts += texts
+            last.times += times
+            last.streams += streams
+        else:
+            pending.append(_Pending(rank, source, texts, times, streams))
+        self._pending_lines += len(texts)
+        if self.batch_seconds <= 0 or self._pending_lines >= self.batch_lines:
             self.flush()
         elif self._timer is None:
             loop = asyncio.get_running_loop()
@@ -132,16 +178,20 @@ class LogSpool:
         if not self._pending or self._file.closed:
             return
         pending, self._pending = self._pending, []
-        pending.sort(key=lambda item: item[0])  # stable: each run keeps its order
-        first = self.line_count + 1
-        batch = [
-            LogLine(first + offset, text, time, stream, source)
-            for offset, (_, text, time, stream, source) in enumerate(pending)
-        ]
+        self._pending_lines = 0
+        if len(pending) > 1:
+            pending.sort(key=lambda part: part.rank)  # stable: each run keeps its order
+        batch = LogLines(self.line_count + 1)
+        for part in pending:
+            batch.texts += part.texts
+            batch.times += part.times
+            batch.streams += part.streams
+            batch.sources += [part.source] * len(part.texts)
+            self._file.write(_spool_block(part.texts, part.source))
         self.line_count += len(batch)
-        self._file.writelines(f"{spool_text(line)}\n" for line in batch)
         self._file.flush()
         self.tail.extend(batch)
+        self.tail.drop_first(len(self.tail) - self.tail_lines)
         self._on_lines(batch)
 
     def iter_text(self) -> Iterator[str]:
@@ -168,6 +218,7 @@ class LogSpool:
             self._timer.cancel()
             self._timer = None
         self._pending.clear()
+        self._pending_lines = 0
         if not self._file.closed:
             self._file.close()
         self.path.unlink(missing_ok=True)
@@ -176,6 +227,14 @@ class LogSpool:
 def spool_text(line: LogLine) -> str:
     """A line as saved to disk: prefixed by its model in an all-runs session."""
     return f"[{line.source}] {line.text}" if line.source else line.text
+
+
+def _spool_block(texts: list[str], source: str | None) -> str:
+    """`spool_text` of each line, newline-terminated, in one string (one write per run)."""
+    if not source:
+        return "\n".join(texts) + "\n"
+    prefix = f"[{source}] "
+    return prefix + f"\n{prefix}".join(texts) + "\n"
 
 
 class LogSession:
@@ -191,7 +250,7 @@ class LogSession:
         waiting_poll: float = 2.0,
         retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        stream: StreamLogs = stream_run_logs,
+        stream: StreamLogs = stream_run_log_batches,
     ) -> None:
         self._client = client
         self._stream = stream
@@ -237,22 +296,28 @@ class LogSession:
             try:
                 seen = 0
                 waiting = False
+                since_turn = 0
                 async for item in self._stream(self._client, target.run_id):
                     if isinstance(item, LogsNotReady):
                         waiting = True
                         break
-                    seen += 1
+                    batch = _as_records(item)
+                    start, seen = seen, seen + len(batch)
                     if seen <= handled:
                         continue
-                    handled += 1
+                    if start < handled:
+                        batch = batch[handled - start :]
+                    handled = seen
                     failures = 0
                     if self.phases[target.run_id] is not LogPhase.STREAMING:
                         self._report(target, LogPhase.STREAMING, lines)
-                    lines += partial.feed(item, target.label, rank, self.spool)
-                    if handled % _YIELD_EVERY == 0:
-                        # A backlog arrives faster than it is read: the socket never
-                        # makes this loop wait, so hand the event loop over now and then
-                        # or key presses queue behind 200k lines.
+                    lines += partial.feed(batch, target.label, rank, self.spool)
+                    since_turn += len(batch)
+                    if since_turn >= _YIELD_EVERY:
+                        # A backlog arrives faster than it is read: the socket rarely
+                        # makes this loop wait, so hand the event loop over after every
+                        # read or key presses queue behind 200k lines.
+                        since_turn = 0
                         await asyncio.sleep(0)
             except (LogsNotReady, NotFoundError):
                 waiting = True
@@ -276,6 +341,18 @@ class LogSession:
             return
 
 
+def _as_records(item: Any) -> LogRecords:
+    """What a stream yielded as `LogRecords`: they already are, or one entry (a stand-in)."""
+    if isinstance(item, LogRecords):
+        return item
+    entries = item if isinstance(item, list) else [item]
+    return LogRecords(
+        [entry.stream_name for entry in entries],
+        [entry.time for entry in entries],
+        [entry.data if isinstance(entry.data, str) else str(entry.data) for entry in entries],
+    )
+
+
 class _Partial:
     """A run's unfinished line: entries concatenate until a newline."""
 
@@ -284,19 +361,46 @@ class _Partial:
         self.time: float | None = None
         self.stream = "stdout"
 
-    def feed(self, entry: Any, label: str | None, rank: int, spool: LogSpool) -> int:
-        """Add one entry's text; emit the lines it completes; return how many."""
-        data = entry.data if isinstance(entry.data, str) else str(entry.data)
-        if not self.text:
-            self.time = entry.time
-            self.stream = entry.stream_name or "stdout"
-        pieces = (self.text + data).split("\n")
-        self.text = pieces.pop()
-        for piece in pieces:
-            spool.add(piece.rstrip("\r"), self.time, self.stream, label, rank)
-            self.time = entry.time
-            self.stream = entry.stream_name or "stdout"
-        return len(pieces)
+    def feed(self, entries: LogRecords, label: str | None, rank: int, spool: LogSpool) -> int:
+        """Add the entries' text; queue the lines they complete; return how many."""
+        if not self.text and entries.data:
+            joined = "".join(entries.data)
+            count = len(entries.data)
+            if (
+                joined.count("\n") == count
+                and "\r" not in joined
+                and all(map(str.endswith, entries.data, repeat("\n")))
+            ):
+                # Each entry is exactly one line (the usual log): split them all at once.
+                streams = entries.streams
+                if not all(streams):
+                    streams = [stream or "stdout" for stream in streams]
+                spool.extend(joined[:-1].split("\n"), entries.times[:], streams[:], label, rank)
+                return count
+        texts: list[str] = []
+        times: list[float | None] = []
+        streams: list[str] = []
+        for stream, moment, data in zip(entries.streams, entries.times, entries.data, strict=True):
+            stream = stream or "stdout"
+            # The usual entry is exactly one line: no split, no partial line to join.
+            if not self.text and data.find("\n") == len(data) - 1 >= 0:
+                texts.append(data[:-1].rstrip("\r") if data[-2:-1] == "\r" else data[:-1])
+                times.append(moment)
+                streams.append(stream)
+                continue
+            if not self.text:
+                self.time = moment
+                self.stream = stream
+            pieces = (self.text + data).split("\n")
+            self.text = pieces.pop()
+            for piece in pieces:
+                texts.append(piece.rstrip("\r"))
+                times.append(self.time)
+                streams.append(self.stream)
+                self.time = moment
+                self.stream = stream
+        spool.extend(texts, times, streams, label, rank)
+        return len(texts)
 
     def finish(self, label: str | None, rank: int, spool: LogSpool) -> int:
         """At the end of a log, a trailing partial line is still a line."""

@@ -11,9 +11,12 @@ from api_helpers import CutStream, mock_client
 from kbench_tui.api.errors import AuthError, ServerError
 from kbench_tui.api.logs import (
     LogEntry,
+    LogRecords,
     LogsNotReady,
     StreamReconnecting,
+    entry_from_event_data,
     fetch_persisted_logs,
+    stream_run_log_batches,
     stream_run_logs,
 )
 
@@ -176,3 +179,99 @@ async def test_json_error_on_200_is_raised_not_yielded() -> None:
     )
     with pytest.raises(ServerError, match="oops"):
         await collect(client)
+
+
+def chunked(frames: list[bytes], size: int) -> list[bytes]:
+    """The frames as one byte stream cut every `size` bytes (reads rarely match events)."""
+    body = b"".join(frames)
+    return [body[i : i + size] for i in range(0, len(body), size)]
+
+
+@pytest.mark.parametrize("ids", [True, False])
+@pytest.mark.parametrize("size", [7, 64, 100_000])
+async def test_replays_straddling_a_read_are_cut_exactly(ids: bool, size: int) -> None:
+    """A server that replays from the start: each read mixes old and new events."""
+    entries = [{"stream_name": "stdout", "time": float(i), "data": f"l{i}\n"} for i in range(40)]
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        upto = min(13 * calls["n"], len(entries))  # each connection gets 13 further
+        frames = sse(entries[:upto], ids=ids)
+        return sse_response(chunked(frames, size), dropped=upto < len(entries))
+
+    client, _ = mock_client(handler)
+    batches = [b async for b in stream_run_log_batches(client, 7)]
+    assert all(isinstance(b, LogRecords) and len(b) for b in batches)
+    assert [d for b in batches for d in b.data] == [e["data"] for e in entries]
+    assert calls["n"] == 4
+
+
+async def test_events_with_and_without_ids_mixed_are_never_lost_nor_doubled() -> None:
+    """Only some events carry an id: the others are named by their place after it."""
+    body = []
+    for n, entry in enumerate(ENTRIES):
+        prefix = f"id: {n}\n" if n % 3 == 0 else ""
+        body.append(f"{prefix}data: {json.dumps(entry)}\n\n".encode())
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if len(requests) == 1:
+            return sse_response(chunked(body[:5], 50), dropped=True)
+        # Resumed after the last id (3): events 4.. again, the first ones without an id.
+        return sse_response(chunked(body[4:], 50), dropped=False)
+
+    client, _ = mock_client(handler)
+    events = await collect(client)
+    assert [e.data for e in events] == [e["data"] for e in ENTRIES]
+    assert requests[1].headers["last-event-id"] == "3"
+
+
+async def test_end_of_log_inside_a_read_keeps_what_came_before() -> None:
+    frames = [*sse(ENTRIES[:3], ids=True), b"data: END_OF_LOG\n\n", *sse(ENTRIES[3:], ids=True)]
+    client, _ = mock_client(lambda r: sse_response([b"".join(frames)], dropped=False))
+    events = await collect(client)
+    assert [e.data for e in events] == [e["data"] for e in ENTRIES[:3]]
+
+
+async def test_unusual_json_takes_the_validating_path_with_the_same_result() -> None:
+    payloads = [
+        ' {"stream_name": "stdout", "time": 1, "data": "leading space\\n"}',
+        '{"data": "reordered\\n", "time": 2.5, "stream_name": "stderr"}',
+        '{"stream_name": "stdout", "time": "3.5", "data": "time as text\\n"}',
+        '{"stream_name": null, "time": 4, "data": "no stream\\n", "extra": 1}',
+        '{"stream_name": "stdout", "time": true, "data": "bool time\\n"}',
+        "[1, 2]",
+        '"just a string"',
+        "{not json",
+    ]
+    body = b"".join(f"data: {p}\n\n".encode() for p in payloads)
+    client, _ = mock_client(lambda r: sse_response([body], dropped=False))
+    events = await collect(client)
+    # Exactly what the model makes of each payload on its own (json.loads + validation).
+    assert events == [entry_from_event_data(p) for p in payloads]
+    assert [(e.stream_name, e.time, e.data) for e in events] == [
+        ("stdout", 1, "leading space\n"),
+        ("stderr", 2.5, "reordered\n"),
+        ("stdout", 3.5, "time as text\n"),
+        ("stdout", 4, "no stream\n"),
+        ("stdout", 1.0, "bool time\n"),
+        ("stdout", None, "[1, 2]\n"),
+        ("stdout", None, "just a string\n"),
+        ("stdout", None, "{not json\n"),
+    ]
+
+
+async def test_a_byte_order_mark_and_crlf_line_ends_lose_nothing() -> None:
+    frames = [f.replace(b"\n", b"\r\n") for f in sse(ENTRIES, ids=True)]
+    body = b"\xef\xbb\xbf" + b"".join(frames)
+    client, _ = mock_client(lambda r: sse_response(chunked([body], 5), dropped=False))
+    events = await collect(client)
+    assert [e.data for e in events] == [e["data"] for e in ENTRIES]
+
+
+def test_the_fast_path_knows_the_entry_fields_of_the_model() -> None:
+    from kbench_tui.api.log_entries import _ENTRY_FIELDS
+
+    assert frozenset(LogEntry.model_fields) == _ENTRY_FIELDS

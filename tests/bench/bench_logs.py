@@ -10,7 +10,9 @@ it can. Timed from that jump:
 - ours: the dashboard (headless, 1,000 tasks loaded) following the run in its log pane,
   until the last line is in the pane — lines/s ingested (goal >= 50,000/s). Meanwhile a
   key is pressed every 50 ms in the log (`k` scrolls up and pauses, `G` follows again)
-  and the time from key to effect-on-screen is recorded — goal: p99 < 100 ms.
+  and the time from key to effect-on-screen is recorded — goal: p99 < 100 ms. (Also
+  shown without each run's first key: focusing the log just before it makes the footer
+  rebuild its keys, and that lands in the first key's time.)
 - reference: `kaggle b t log TASK` (the real CLI 2.2.4) printing the same stream to
   /dev/null, until it exits — goal: our ingest time <= 1.5x the CLI's.
 """
@@ -58,8 +60,13 @@ async def release_when_streaming(sim: SimProcess, before: int) -> float:
     return time.perf_counter()
 
 
-async def ours(sim: SimProcess, slug: str, lines: int, latencies: list[float]) -> float:
-    """Seconds from release to the last line in the pane; key latencies appended."""
+async def ours(
+    sim: SimProcess, slug: str, lines: int, latencies: list[float], later: list[float] | None = None
+) -> float:
+    """Seconds from release to the last line in the pane; key latencies appended.
+
+    `later` gets the latencies of all keys but the run's first.
+    """
     async with dashboard(sim.url) as app:
         await loaded(app, 1000)
         screen = screen_of(app)
@@ -82,7 +89,10 @@ async def ours(sim: SimProcess, slug: str, lines: int, latencies: list[float]) -
         while not ingested():
             key = keys[presses % 2]
             wanted = key == "G"
-            latencies.append(await key_to_effect(app, key, lambda w=wanted: view.following is w))
+            latency = await key_to_effect(app, key, lambda w=wanted: view.following is w)
+            latencies.append(latency)
+            if presses and later is not None:
+                later.append(latency)
             presses += 1
             await asyncio.sleep(0.05)
         done = await wait_for(ingested)
@@ -108,11 +118,11 @@ async def cli(sim: SimProcess, slug: str, env: dict[str, str]) -> float:
 async def measure(options: argparse.Namespace) -> None:
     with SimProcess("--seed", "large", "--clock", "manual") as sim:
         env = clean_env(sim.url)
-        mine, theirs, latencies = [], [], []
+        mine, theirs, latencies, later = [], [], [], []
         for repetition in range(options.repetitions):
             slug = f"bench-log-{repetition}"
             new_run(sim, slug, options.lines)
-            mine.append(await ours(sim, slug, options.lines, latencies))
+            mine.append(await ours(sim, slug, options.lines, latencies, later))
             slug = f"bench-cli-{repetition}"
             new_run(sim, slug, options.lines)
             theirs.append(await cli(sim, slug, env))
@@ -133,6 +143,12 @@ async def measure(options: argparse.Namespace) -> None:
         f"{1000 * percentile(latencies, 0.99):.1f} ms, max {1000 * max(latencies):.1f} ms "
         f"(goal p99 < 100 ms)"
     )
+    if later:
+        print(
+            f"  without each run's first key ({len(later)} presses): median "
+            f"{1000 * statistics.median(later):.1f} ms, p99 "
+            f"{1000 * percentile(later, 0.99):.1f} ms"
+        )
 
 
 def main() -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kbench_tui.api.client import BenchmarksClient
 from kbench_tui.api.errors import AuthError, UnreachableError
-from kbench_tui.api.logs import LogsNotReady
+from kbench_tui.api.logs import LogRecords, LogsNotReady
 from kbench_tui.api.models import LogEntry
 from kbench_tui.config import Credentials
 from kbench_tui.sim.clock import ManualClock
@@ -18,6 +21,7 @@ from kbench_tui.sim.runner import start_sim
 from kbench_tui.sim.settings import SimConfig
 from kbench_tui.watch.logstream import (
     LogLine,
+    LogLines,
     LogPhase,
     LogSession,
     LogSpool,
@@ -237,3 +241,65 @@ async def test_against_the_simulator_queued_running_finished(tmp_path: Path) -> 
         spool.close()
     finally:
         sim.stop()
+
+
+async def test_a_batch_is_handed_on_early_once_it_holds_batch_lines(tmp_path: Path) -> None:
+    """A flood does not wait for the timer: the UI gets bounded batches as they fill."""
+    collector = Collector()
+    spool = LogSpool(collector.batches.append, batch_seconds=60, batch_lines=4, directory=tmp_path)
+    spool.extend([f"l{n}" for n in range(10)], [None] * 10, ["stdout"] * 10, None)
+    spool.add("last", None, "stdout", None)
+    assert [len(b) for b in collector.batches] == [10]  # one read's lines stay together
+    spool.extend(["a", "b", "c"], [None] * 3, ["stdout"] * 3, None)
+    assert [len(b) for b in collector.batches] == [10, 4]
+    assert [line.number for line in collector.lines] == list(range(1, 15))
+    spool.close()
+
+
+FRAGMENTS = ["a", "b\n", "c\r\n", "\n", "", "d\ne\n", "f\nrest", "\r", "x\n", "y\n", "z\n"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_lines_are_the_same_however_entries_are_grouped(tmp_path: Path, seed: int) -> None:
+    """Whole-line reads take a shortcut; it must cut lines exactly like entry by entry."""
+    rng = random.Random(seed)
+    entries = [
+        entry(rng.choice(FRAGMENTS), float(n), rng.choice(["stdout", "stderr", ""]))
+        for n in range(rng.randint(1, 60))
+    ]
+    if rng.random() < 0.5:
+        entries += [entry(f"whole {n}\n", 100.0 + n) for n in range(20)]
+
+    async def lines_of(groups: list[list[LogEntry]]) -> list[tuple]:
+        session, out, _ = make_session(tmp_path, {7: [groups]})
+        await session.run()
+        session.spool.close()
+        return [(line.number, line.text, line.time, line.stream) for line in out.lines]
+
+    one_by_one = await lines_of(entries)
+    groups, start = [], 0
+    while start < len(entries):
+        size = rng.randint(1, 25)
+        groups.append(LogRecords.of(entries[start : start + size]))
+        start += size
+    assert await lines_of(groups) == one_by_one
+
+
+def test_log_lines_are_columns_that_read_as_log_line_objects() -> None:
+    lines = LogLines(5, ["a", "b", "c"], [1.0, None, 3.0], ["stdout", "stderr", "stdout"])
+    lines.sources += [None, None, "gpt-5"]
+    assert lines[0] == LogLine(5, "a", 1.0, "stdout")
+    assert lines[-1] == LogLine(7, "c", 3.0, "stdout", "gpt-5")
+    assert list(lines[1:]) == [
+        LogLine(6, "b", None, "stderr"),
+        LogLine(7, "c", 3.0, "stdout", "gpt-5"),
+    ]
+    assert lines == list(lines) and lines != [] and LogLines() == []
+    assert LogLines.of(list(lines)) == lines
+    lines.extend(LogLines(8, ["d"], [None], ["stdout"], [None]))
+    lines.drop_first(2)
+    assert [line.number for line in lines] == [7, 8] and lines.first == 7
+    with pytest.raises(ValueError, match="does not follow"):
+        lines.extend(LogLines(10, ["gap"], [None], ["stdout"], [None]))
+    with pytest.raises(IndexError):
+        lines[2]

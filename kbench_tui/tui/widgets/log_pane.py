@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -11,11 +13,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input, Static
 
 from kbench_tui.tui.widgets.log_view import LogView
-from kbench_tui.watch.logstream import LogLine, LogPhase, LogStatus
+from kbench_tui.watch.logstream import LogLines, LogPhase, LogStatus
+
+# While lines stream, the header's count is updated at most this often (seconds): a count
+# changing with every frame cannot be read, and each update repaints the header.
+HEADER_INTERVAL = 0.2
+# `Static.update(..., layout=False)` (recent Textual) repaints without laying the screen out.
+_UPDATE_HAS_LAYOUT = "layout" in inspect.signature(Static.update).parameters
 
 
 class LogPane(Vertical):
@@ -66,6 +75,9 @@ class LogPane(Vertical):
         self.received = 0
         """Lines of this session received so far (the phase reports only count at changes)."""
         self._header_due = False
+        self._header_at = 0.0
+        self._shown: tuple[Text, Text] | None = None
+        """The title and badge on screen (updates that change nothing are skipped)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-header"):
@@ -116,16 +128,24 @@ class LogPane(Vertical):
         empty.remove_class("hidden")
         self._render_header()
 
-    def add_lines(self, session: int, lines: list[LogLine]) -> None:
+    def add_lines(self, session: int, lines: LogLines) -> None:
         """A batch arrived; ignored if it belongs to a session that was replaced."""
         if session == self.session and lines:
             self.view.append(lines)
             # Line numbers run through the session's whole log: the last one is the count.
             self.received = max(self.received, lines[-1].number)
-            if not self._header_due:
-                # One header update per refresh, however many batches arrive before it.
-                self._header_due = True
-                self.call_after_refresh(self._render_header)
+            self._schedule_header()
+
+    def _schedule_header(self) -> None:
+        """Update the header soon: one update per interval, however many batches arrive."""
+        if self._header_due:
+            return
+        self._header_due = True
+        wait = self._header_at + HEADER_INTERVAL - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._render_header)
+        else:
+            self.call_after_refresh(self._render_header)
 
     def set_status(self, session: int, status: LogStatus) -> None:
         """A run's log changed phase (waiting, streaming, ended, failed)."""
@@ -157,17 +177,35 @@ class LogPane(Vertical):
 
     def _render_header(self) -> None:
         self._header_due = False
+        self._header_at = time.monotonic()
         title = Text.assemble((self.title, "bold"), "  ", self._phase_text())
         if self.labels:
             title.append(f"  {len(self.labels)} models", style="dim")
         if self.note:
             title.append(f"  {self.note}", style="dim")
-        self.query_one("#log-title", Static).update(title)
+        try:
+            title_widget = self.query_one("#log-title", Static)
+            badge_widget = self.query_one("#log-badge", Static)
+        except NoMatches:
+            # A status that arrives while the app closes: the header has gone already.
+            return
+        badge = self._badge()
+        shown = self._shown
+        if shown is None or shown[0] != title:
+            # The title takes the header's remaining width whatever it says: no layout.
+            _update(title_widget, title, layout=False)
+        if shown is None or shown[1] != badge:
+            # The badge is as wide as its text: lay out only when that width changes.
+            resized = shown is None or shown[1].cell_len != badge.cell_len
+            _update(badge_widget, badge, layout=resized)
+        self._shown = (title, badge)
+
+    def _badge(self) -> Text:
+        """FOLLOW / PAUSED (+ unseen lines), and the wrap / time flags."""
         view = self.view
         if view.has_class("hidden"):
             # No log on screen: a FOLLOW badge would describe nothing.
-            self.query_one("#log-badge", Static).update("")
-            return
+            return Text("")
         flags = []
         if view.wrap:
             flags.append("wrap")
@@ -180,7 +218,7 @@ class LogPane(Vertical):
             badge.append(" PAUSED ", style="bold black on yellow")
             if view.unseen:
                 badge.append(f" +{view.unseen} new lines", style="bold yellow")
-        self.query_one("#log-badge", Static).update(badge)
+        return badge
 
     @on(LogView.FollowChanged)
     def _follow_changed(self, event: LogView.FollowChanged) -> None:
@@ -267,6 +305,18 @@ class LogPane(Vertical):
         older = total - kept
         extra = f" ({older} in older lines: save with s)" if older > 0 else ""
         self._search_status(self._match_note, f"{total} matching lines in the full log{extra}")
+
+
+def _update(static: Static, text: Text, *, layout: bool) -> None:
+    """`static.update(text)`, without a layout pass of the whole screen if not needed.
+
+    A layout re-arranges every widget on the screen (~10 ms with the dashboard); a fast
+    log updates its header several times a second.
+    """
+    if _UPDATE_HAS_LAYOUT:
+        static.update(text, layout=layout)
+    else:
+        static.update(text)
 
 
 def _describe(status: LogStatus, lines: int) -> Text:

@@ -1,9 +1,9 @@
 """`LogView`: a line-API log widget with follow mode, wrap, timestamps and search highlight.
 
 Textual's `Log` cannot colour a per-line prefix, wrap, or highlight matches, and `RichLog`
-jumps to the bottom; this is a small `ScrollView` over a bounded list of `LogLine`s that
-renders only the rows on screen (strips cached per line), so a 200k-line stream costs one
-append and one refresh per batch.
+jumps to the bottom; this is a small `ScrollView` over a bounded `LogLines` (the lines
+column by column) that renders only the rows on screen (strips cached per line), so a
+200k-line stream costs one append and one refresh per batch.
 """
 
 from __future__ import annotations
@@ -15,21 +15,23 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kbench_tui.tui.format import kernel_time, model_colour
-from kbench_tui.watch.logstream import LogLine
+from kbench_tui.watch.loglines import LogLine, LogLines
 
 _CONTROL_CHARACTERS = re.compile("[\u0000-\u0008\u000b-\u001f\u007f]")
+STDERR_STYLE = Style.parse("red")
 MATCH_STYLE = Style(bgcolor="yellow", color="black")
 CURRENT_MATCH_STYLE = Style(bgcolor="dark_orange", color="black", bold=True)
 
@@ -73,24 +75,30 @@ class LogView(ScrollView, can_focus=True):
         self.max_lines = max_lines
         self.prefix_width = 0
         """Width the model prefixes are padded to in an all-runs view, so lines align."""
-        self.lines: list[LogLine] = []
+        self._lines = LogLines()
         self.unseen = 0
         self.pattern: re.Pattern[str] | None = None
         self.current_match: int | None = None
         """Line number (LogLine.number) of the match `n`/`N` moved to."""
         self._cells: list[int] = []
+        self._widest = 0
+        """max(self._cells): the width to scroll sideways over without wrap."""
+        self._end_pending = False
         self._row_starts: list[int] = []
         self._rows = 0
         self._wrap_width = 0
         self._adjusting = False
-        self._strips: LRUCache[int, Strip] = LRUCache(2048)
+        self._strips: LRUCache[int, Strip] = LRUCache(256)
+        self._frame: tuple[Style, int] | None = None
+        """(rich_style, content width) while a frame is painted."""
 
     # -- content ------------------------------------------------------------------------
 
     def clear(self) -> None:
         """Forget every line (another run was selected) and follow again."""
-        self.lines.clear()
+        self._lines.clear()
         self._cells.clear()
+        self._widest = 0
         self._strips.clear()
         self.unseen = 0
         self.current_match = None
@@ -99,18 +107,34 @@ class LogView(ScrollView, can_focus=True):
         self.scroll_to(0, 0, animate=False)
         self._announce()
 
+    @property
+    def lines(self) -> LogLines:
+        """The lines kept (at most `max_lines`, the newest); read-only for callers."""
+        return self._lines
+
     def append(self, batch: Sequence[LogLine]) -> None:
-        """Add a batch of lines; follow the end, or count them as unseen while paused."""
+        """Add a batch of lines; follow the end, or count them as unseen while paused.
+
+        The lines continue the numbering of those kept (`LogLines`, as the spool hands
+        them on; other sequences of `LogLine` are converted).
+        """
         if not batch:
             return
-        self.lines.extend(batch)
-        self._cells.extend(map(self._cell_width, batch))
-        excess = len(self.lines) - self.max_lines
+        if not isinstance(batch, LogLines):
+            batch = LogLines.of(batch)
+        self._lines.extend(batch)
+        widths = self._cell_widths(batch)
+        self._cells.extend(widths)
+        self._widest = max(self._widest, max(widths))
+        excess = len(self._lines) - self.max_lines
         removed_rows = 0
         if excess > 0:
             removed_rows = self._rows_of(0, excess)
-            del self.lines[:excess]
+            widest_removed = max(self._cells[:excess])
+            self._lines.drop_first(excess)
             del self._cells[:excess]
+            if widest_removed >= self._widest:
+                self._widest = max(self._cells, default=0)
         if self.wrap:
             self._relayout()
         else:
@@ -132,7 +156,7 @@ class LogView(ScrollView, can_focus=True):
     @property
     def first_number(self) -> int:
         """LogLine.number of the oldest line kept."""
-        return self.lines[0].number if self.lines else 1
+        return self._lines.first
 
     # -- layout: one row per line, or several when wrapping ------------------------------
 
@@ -161,12 +185,24 @@ class LogView(ScrollView, can_focus=True):
             # 200k-line stream trims the oldest lines on every batch; that stays O(batch)).
             self._row_starts = []
             self._rows = len(self._cells)
-            self.virtual_size = Size(max(self._cells, default=0), self._rows)
+            self._set_virtual_size(Size(self._widest, self._rows))
             return
         for cells in self._cells[len(self._cells) - count :]:
             self._row_starts.append(self._rows)
             self._rows += self._line_rows(cells)
-        self.virtual_size = Size(0, self._rows)
+        self._set_virtual_size(Size(0, self._rows))
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Grow the scrollable area without a layout pass over the whole screen.
+
+        `virtual_size` is a layout reactive: assigning it re-arranges every widget on
+        the screen, which a fast stream did on every frame. Only this widget's scroll
+        extent changes, so update that and the scrollbars (a scrollbar that appears or
+        goes still asks for a layout by itself).
+        """
+        if size != self.virtual_size:
+            self.set_reactive(LogView.virtual_size, size)
+            self._scroll_update(size)
 
     def on_resize(self) -> None:
         if self.wrap and self._width() != self._wrap_width:
@@ -195,7 +231,7 @@ class LogView(ScrollView, can_focus=True):
             text.append(f"{label} │ ", style=f"bold {model_colour(line.source)}")
         body_start = len(text)
         body = _CONTROL_CHARACTERS.sub("�", line.text.expandtabs())
-        text.append(body, style="red" if line.stream == "stderr" else "")
+        text.append(body, style=STDERR_STYLE if line.stream == "stderr" else "")
         if self.pattern is not None:
             style = CURRENT_MATCH_STYLE if current else MATCH_STYLE
             for match in self.pattern.finditer(body):
@@ -203,34 +239,90 @@ class LogView(ScrollView, can_focus=True):
                     text.stylize(style, body_start + match.start(), body_start + match.end())
         return text
 
-    def _cell_width(self, line: LogLine) -> int:
-        """`_render_text(line).cell_len`, without building the Text (it runs for every line)."""
-        width = cell_len(_CONTROL_CHARACTERS.sub("�", line.text.expandtabs()))
-        if self.show_times:
-            width += len(kernel_time(line.time)) + 1
-        if line.source:
-            width += cell_len(line.source.ljust(self.prefix_width)) + 3
-        return width
+    def _cell_widths(self, batch: LogLines) -> list[int]:
+        """`_render_text(line).cell_len` of each line, without building Texts.
 
-    def _strip(self, index: int) -> Strip:
-        line = self.lines[index]
-        cached = self._strips.get(line.number)
+        Plain ASCII text (nearly every log) is measured in C loops over the whole batch.
+        """
+        texts = batch.texts
+        joined = "".join(texts)
+        if joined.isascii() and joined.isprintable():
+            # One cell per character, no tab or control character to expand.
+            widths = list(map(len, texts))
+        else:
+            widths = [cell_len(_CONTROL_CHARACTERS.sub("�", t.expandtabs())) for t in texts]
+        if self.show_times:
+            widths = [w + len(kernel_time(t)) + 1 for w, t in zip(widths, batch.times, strict=True)]
+        if self.prefix_width or any(batch.sources):
+            prefixes: dict[str | None, int] = {None: 0}
+            for index, source in enumerate(batch.sources):
+                if source not in prefixes:
+                    prefixes[source] = cell_len(source.ljust(self.prefix_width)) + 3
+                widths[index] += prefixes[source]
+        return widths
+
+    def _plain(self, index: int) -> bool:
+        """Whether the line renders as its text in one style (nearly all of them)."""
+        text = self._lines.texts[index]
+        return (
+            self.pattern is None
+            and not self.show_times
+            and not self._lines.sources[index]
+            and text.isascii()
+            and text.isprintable()
+        )
+
+    def _body_style(self, index: int, style: Style) -> Style:
+        return style + STDERR_STYLE if self._lines.streams[index] == "stderr" else style
+
+    def _strip(self, index: int, style: Style) -> Strip:
+        lines = self._lines
+        number = lines.first + index
+        cached = self._strips.get(number)
         if cached is None:
-            text = self._render_text(line, current=line.number == self.current_match)
-            text.stylize_before(self.rich_style)
-            cached = Strip(text.render(self.app.console), text.cell_len)
-            self._strips[line.number] = cached
+            if self._plain(index):
+                # What `_render_text` would render, without building and rendering a Text.
+                text = lines.texts[index]
+                cached = Strip([Segment(text, self._body_style(index, style))], len(text))
+            else:
+                line = lines[index]
+                rich_text = self._render_text(line, current=number == self.current_match)
+                rich_text.stylize_before(style)
+                cached = Strip(rich_text.render(self.app.console), rich_text.cell_len)
+            self._strips[number] = cached
         return cached
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # `rich_style` walks the ancestors' styles on every call (it was half the cost of
+        # painting a frame): it is the same for every line of one frame.
+        self._frame = (self.rich_style, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        if self._frame is not None:
+            style, width = self._frame
+        else:
+            style, width = self.rich_style, self.scrollable_content_region.width
         located = self._locate(scroll_y + y)
-        style = self.rich_style
         if located is None:
             return Strip.blank(width, style)
         index, segment = located
-        strip = self._strip(index)
+        if self.following and not self.wrap and not scroll_x and self._plain(index):
+            # Following a stream, each line is on screen for a frame or two: paint it to
+            # the width at once (what `crop_extend` of the cached strip gives), and keep
+            # nothing. Cached strips would outlive several garbage collections of the
+            # young generation and end up as garbage in the oldest one, whose collections
+            # take ~100 ms with the dashboard's objects around.
+            text = self._lines.texts[index][:width]
+            segments = [Segment(text, self._body_style(index, style))]
+            if len(text) < width:
+                segments.append(Segment(" " * (width - len(text)), style))
+            return Strip(segments, width)
+        strip = self._strip(index, style)
         if self.wrap:
             start = segment * self._wrap_width
             return strip.crop_extend(start, start + width, style)
@@ -238,7 +330,8 @@ class LogView(ScrollView, can_focus=True):
 
     def _restyle(self) -> None:
         self._strips.clear()
-        self._cells = [self._cell_width(line) for line in self.lines]
+        self._cells = self._cell_widths(self._lines)
+        self._widest = max(self._cells, default=0)
         self._relayout()
         if self.following:
             self._stick_to_end()
@@ -272,10 +365,14 @@ class LogView(ScrollView, can_focus=True):
     def _stick_to_end(self) -> None:
         self.scroll_end(animate=False, immediate=True, x_axis=False)
         # A longer line can add a horizontal scrollbar, which takes a row from the view
-        # only at the next layout; follow the end again once that has happened.
-        self.call_after_refresh(self._scroll_end_if_following)
+        # only at the next layout; follow the end again once that has happened (once per
+        # refresh, however many batches arrive before it).
+        if not self._end_pending:
+            self._end_pending = True
+            self.call_after_refresh(self._scroll_end_if_following)
 
     def _scroll_end_if_following(self) -> None:
+        self._end_pending = False
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
@@ -325,13 +422,13 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
         if pattern is None:
             return 0
-        return sum(1 for line in self.lines if pattern.search(line.text))
+        return sum(1 for text in self._lines.texts if pattern.search(text))
 
     def goto_match(self, forward: bool = True) -> LogLine | None:
         """Move to the next (or previous) matching line, wrapping around; None if no match."""
-        if self.pattern is None or not self.lines:
+        if self.pattern is None or not self._lines:
             return None
-        count = len(self.lines)
+        count = len(self._lines)
         if self.current_match is not None:
             start = self.current_match - self.first_number
         else:
@@ -339,8 +436,8 @@ class LogView(ScrollView, can_focus=True):
         step = 1 if forward else -1
         for offset in range(1, count + 1):
             index = (start + step * offset) % count
-            line = self.lines[index]
-            if self.pattern.search(line.text):
+            if self.pattern.search(self._lines.texts[index]):
+                line = self._lines[index]
                 self.current_match = line.number
                 self._strips.clear()
                 target = self._row_starts[index] if index < len(self._row_starts) else index
