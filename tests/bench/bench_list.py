@@ -10,6 +10,11 @@ extra tasks on top of `--seed large`. Key to effect-on-screen (see `_dashboard.p
   the text typed so far; then `escape` (effect: every task back).
 
 Goal: p99 < 100 ms for each kind.
+
+The keys follow each other as soon as the previous one's effect is painted, like a held
+key: the task list announces the task under the cursor to the dashboard (which switches
+the runs and log panes) at once for the first move and then once the cursor rests
+(`TaskList.SETTLE`), so most keys here measure the list itself.
 """
 
 from __future__ import annotations

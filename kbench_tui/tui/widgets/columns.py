@@ -1,4 +1,7 @@
-"""Column sizing shared by the tables: one flexible column takes the width the others leave."""
+"""Column sizing for DataTables (the run table): a flexible column takes what the rest leave.
+
+The task list is a `LineTable`, which sizes its own columns (`widgets/line_table.py`).
+"""
 
 from __future__ import annotations
 

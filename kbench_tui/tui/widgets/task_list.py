@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import pairwise
+from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -14,32 +13,31 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import RowKey
+from textual.timer import Timer
+from textual.widgets import Input, Static
 
 from kbench_tui.tui.format import format_created, task_state_text
-from kbench_tui.tui.widgets.columns import fit_column
+from kbench_tui.tui.widgets.line_table import Column, LineTable
 
 if TYPE_CHECKING:
     from kbench_tui.api.models import ApiBenchmarkTask
     from kbench_tui.watch.poller import Diff
 
-# Fixed widths: the header and rows never re-measure as tasks come and go. The slug takes
-# what the pane leaves (`fit_column`, about 24 cells at 140 columns), never less than 12.
-COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-    ("Task", "task", 24),
-    ("State", "state", 10),
-    ("Ver", "version", 3),
-    ("Created", "created", 11),
+# The slug takes what the pane leaves (about 24 cells at 140 columns). Below 12 cells the
+# version column gives way (at 120 columns the slug gets 15), so the list never needs a
+# horizontal scrollbar; long slugs end in an ellipsis.
+COLUMNS: tuple[Column, ...] = (
+    Column("Task", "task", None, minimum=12),
+    Column("State", "state", 10),
+    Column("Ver", "version", 3, droppable=True),
+    Column("Created", "created", 11),
 )
-SLUG_MIN_WIDTH = 12
 
 
 def task_cells(task: ApiBenchmarkTask) -> tuple[str, Text, str, str]:
     """The cells of one task row, in column order."""
     version = task.slug.version_number
     return (
-        # A plain string: the sort hands this cell to its key, which looks the task up.
         task.slug.task_slug,
         # Mark plus a short word: the list is narrow and the word reads without colour.
         task_state_text(task.creation_state.short),
@@ -54,28 +52,22 @@ def _order_key(task: ApiBenchmarkTask) -> tuple[str, str]:
     return (created, task.slug.task_slug)
 
 
-def _newest_first(tasks: list[ApiBenchmarkTask]) -> bool:
-    """Whether `tasks` is already in the list's order (so no sort is needed)."""
-    keys = [_order_key(task) for task in tasks]
-    return all(earlier >= later for earlier, later in pairwise(keys))
-
-
-class TaskTable(DataTable[str | Text]):
-    """The task rows: fixed-width columns and one-line rows, so new rows need no measuring."""
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # DataTable measures every cell of every new row to size auto-width columns: at
-        # 11,000 rows that is ~1.8 s after each refill. Ours are all fixed width (the slug
-        # is fitted to the pane, `fit_column`) and rows have no labels or auto height, so
-        # only the virtual size is left to compute.
-        if any(column.auto_width for column in self.columns.values()):
-            super()._update_dimensions(new_rows)
-        else:
-            super()._update_dimensions(())
-
-
 class TaskList(Vertical):
-    """Tasks as a table keyed by slug; `/` filters by regex as you type."""
+    """Tasks as a table keyed by slug; `/` filters by regex as you type.
+
+    The tasks live here (`tasks`, plus every slug in display order); the table is handed
+    the slugs to show and asks for a row's cells only when it draws the row. A filter
+    change is one regex pass over the slugs, whatever the number of tasks.
+
+    `TaskHighlighted` follows the cursor at once for a single move; while the user keeps
+    moving it (a held `j`, typing a filter) the moves in between are not announced, only
+    where the cursor rests `SETTLE` seconds later. Every announcement makes the dashboard
+    switch the runs and log panes and ask the server for the task's runs: passing over
+    fifty tasks should not cost fifty requests and fifty repaints of the other panes.
+    """
+
+    SETTLE = 0.1
+    """Quiet time after which a moving cursor's task is announced."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="filter-tasks"),
@@ -111,74 +103,102 @@ class TaskList(Vertical):
         self.tasks: dict[str, ApiBenchmarkTask] = {}
         self.pattern: re.Pattern[str] | None = None
         self.loaded = False
+        self._order: list[str] = []
+        """Every slug, newest first (`_order_key`)."""
+        self._order_keys: dict[str, tuple[str, str]] = {}
+        self._table = LineTable(COLUMNS, self._cells, id="task-table")
+        self._announced_at = float("-inf")
+        self._settle_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter tasks by regex", id="task-filter", classes="hidden")
         yield Static("", id="task-filter-error", classes="hidden")
-        table = TaskTable(id="task-table", cursor_type="row", zebra_stripes=False)
-        for label, key, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
-        yield table
+        yield self._table
         yield Static("Loading tasks…", id="task-empty")
 
     @property
-    def table(self) -> DataTable[str | Text]:
-        """The underlying table."""
-        return self.query_one("#task-table", DataTable)
+    def table(self) -> LineTable:
+        """The underlying table (DataTable-like: `row_count`, `cursor_row`, `move_cursor`…)."""
+        return self._table
 
     @property
     def highlighted_slug(self) -> str | None:
         """Slug of the row under the cursor."""
-        table = self.table
-        if table.row_count == 0:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return self._table.cursor_key
 
     def focus_table(self) -> None:
         """Give the keyboard to the table."""
-        self.table.focus()
+        self._table.focus()
 
-    def on_resize(self) -> None:
-        self.call_after_refresh(fit_column, self.table, "task", minimum=SLUG_MIN_WIDTH)
-
-    def _visible(self, slug: str) -> bool:
-        return self.pattern is None or self.pattern.search(slug) is not None
+    def _cells(self, slug: str) -> tuple[str, Text, str, str]:
+        return task_cells(self.tasks[slug])
 
     def apply(self, tasks: list[ApiBenchmarkTask], diff: Diff[str, ApiBenchmarkTask]) -> None:
-        """Bring the table up to date with a poll: add, update and remove rows by key."""
+        """Bring the list up to date with a poll: new and removed tasks, changed rows."""
         self.loaded = True
         self.tasks = {task.slug.task_slug: task for task in tasks}
-        table = self.table
         before = self.highlighted_slug
-        was_empty = table.row_count == 0
-        added = [task for task in diff.added if self._visible(task.slug.task_slug)]
-        for task in added:
-            self._add(task)
+        keys = self._order_keys
+        reorder = bool(diff.added or diff.removed)
+        for task in diff.added:
+            keys[task.slug.task_slug] = _order_key(task)
+        for slug in diff.removed:
+            keys.pop(slug, None)
+        changed = []
         for _, task in diff.changed:
             slug = task.slug.task_slug
-            if slug in table.rows:
-                for (_, key, _), value in zip(COLUMNS, task_cells(task), strict=False):
-                    table.update_cell(slug, key, value)
-        for slug in diff.removed:
-            if slug in table.rows:
-                table.remove_row(slug)
-        # The poller hands tasks over newest first: a first load is then already in order,
-        # and sorting 1,000 rows again would cost a noticeable part of the start-up.
-        if diff.added and not (was_empty and _newest_first(added)):
-            self._sort()
+            key = _order_key(task)
+            reorder = reorder or keys.get(slug) != key
+            keys[slug] = key
+            changed.append(slug)
+        if reorder or len(keys) != len(self.tasks):
+            for slug, task in self.tasks.items():
+                if slug not in keys:
+                    keys[slug] = _order_key(task)
+            # The poller hands tasks over newest first: then this sort is one linear pass.
+            self._order = sorted(self.tasks, key=keys.__getitem__, reverse=True)
+            self._show()
+        if changed:
+            self._table.refresh_rows(changed)
         self._after_change(before)
 
-    def _add(self, task: ApiBenchmarkTask) -> None:
-        self.table.add_row(*task_cells(task), key=task.slug.task_slug)
+    def _show(self, fallback_row: int | None = None) -> None:
+        pattern = self.pattern
+        if pattern is None:
+            visible = self._order
+        else:
+            search = pattern.search
+            visible = [slug for slug in self._order if search(slug)]
+        self._table.set_rows(visible, fallback_row=fallback_row)
 
-    def _sort(self) -> None:
-        self.table.sort("task", key=lambda slug: _order_key(self.tasks[slug]), reverse=True)
+    def _announce(self, *, user: bool) -> None:
+        """Post TaskHighlighted for the task under the cursor (see the class docstring).
 
-    def _after_change(self, previous: str | None) -> None:
-        table = self.table
+        A poll's changes are announced at once; a user's move at once unless another came
+        less than SETTLE ago, in which case it is announced once the moves stop.
+        """
+        if not user:
+            self.post_message(self.TaskHighlighted(self, self.highlighted_slug))
+            return
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+            self._settle_timer = None
+        now = monotonic()
+        if now - self._announced_at >= self.SETTLE:
+            self._announced_at = now
+            self.post_message(self.TaskHighlighted(self, self.highlighted_slug))
+        else:
+            self._announced_at = now
+            self._settle_timer = self.set_timer(self.SETTLE, self._settled)
+
+    def _settled(self) -> None:
+        self._settle_timer = None
+        self._announced_at = monotonic()
+        self.post_message(self.TaskHighlighted(self, self.highlighted_slug))
+
+    def _after_change(self, previous: str | None, *, user: bool = False) -> None:
         empty = self.query_one("#task-empty", Static)
-        if table.row_count:
+        if self._table.row_count:
             empty.add_class("hidden")
         else:
             empty.remove_class("hidden")
@@ -186,14 +206,8 @@ class TaskList(Vertical):
                 empty.update("No tasks yet. Push one with `kaggle b t push` (or `p`).")
             else:
                 empty.update("No task matches the filter.")
-        # Keep the cursor on the same task when rows move around it.
-        if previous is not None and previous in table.rows:
-            index = table.get_row_index(previous)
-            if index != table.cursor_row:
-                table.move_cursor(row=index, animate=False)
-        current = self.highlighted_slug
-        if current != previous:
-            self.post_message(self.TaskHighlighted(self, current))
+        if self.highlighted_slug != previous:
+            self._announce(user=user)
 
     def set_filter(self, text: str) -> None:
         """Show only tasks whose slug matches `text` (a regex); invalid regex shown inline."""
@@ -207,28 +221,11 @@ class TaskList(Vertical):
         error.add_class("hidden")
         if pattern == self.pattern:
             return
-        self.pattern = pattern
-        self._rebuild()
-
-    def _rebuild(self) -> None:
-        """Refill the table with the visible tasks in one sorted pass.
-
-        Adding or removing DataTable rows one at a time re-indexes every row per call and
-        a sort moves them all again: at 11,000 tasks clearing a filter took ~40 s. One
-        `clear()` and the rows appended in order cost one pass. Only a filter change comes
-        here; a poll updates rows in place by key (`apply`).
-        """
-        table = self.table
         before = self.highlighted_slug
-        visible = [task for slug, task in self.tasks.items() if self._visible(slug)]
-        visible.sort(key=_order_key, reverse=True)
-        # The cursor passes over the first row while the table refills; only where it
-        # lands (`_after_change`) is news to the screen.
-        with self.prevent(DataTable.RowHighlighted):
-            table.clear()
-            for task in visible:
-                self._add(task)
-            self._after_change(before)
+        self.pattern = pattern
+        # The cursor stays on its task if that still matches, else goes to the first match.
+        self._show(fallback_row=0)
+        self._after_change(before, user=True)
 
     def action_filter(self) -> None:
         """Open the filter field."""
@@ -245,10 +242,10 @@ class TaskList(Vertical):
         self.focus_table()
 
     def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
+        self._table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
+        self._table.action_cursor_up()
 
     @on(Input.Changed, "#task-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -260,13 +257,12 @@ class TaskList(Vertical):
         event.stop()
         self.focus_table()
 
-    @on(DataTable.RowHighlighted, "#task-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(LineTable.RowHighlighted, "#task-table")
+    def _row_highlighted(self, event: LineTable.RowHighlighted) -> None:
         event.stop()
-        self.post_message(self.TaskHighlighted(self, event.row_key.value))
+        self._announce(user=True)
 
-    @on(DataTable.RowSelected, "#task-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(LineTable.RowSelected, "#task-table")
+    def _row_selected(self, event: LineTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.TaskChosen(self, event.row_key.value))
+        self.post_message(self.TaskChosen(self, event.key))
