@@ -12,17 +12,22 @@ only on a `206` whose `Content-Range` starts at `n` with the recorded total size
 means the object changed and the file restarts from zero. Without a validator (ETag, else
 Last-Modified), a known size and `Accept-Ranges: bytes`, nothing is resumed.
 
+Once every byte is in, checking, extracting and swapping run in a worker thread, so the
+other transfers on the event loop keep receiving meanwhile; a cancellation waits for that
+thread to finish rather than leave its files half-written.
+
 Redirects are followed by hand: credentials go only to the endpoint's own origin, never to
 the host a redirect points at (a signed storage URL needs none).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -296,29 +301,60 @@ async def download_run_output(
             DownloadState.FAILED, dest_dir, 0, 0, f"cannot write {exc.filename}: {exc.strerror}"
         )
 
+    # Checking, extracting and swapping the archive is file work that would stall every
+    # other transfer on this event loop for its duration: it runs in a worker thread.
+    return await _uninterrupted(
+        asyncio.to_thread(
+            _finish, download.part, download.sidecar, run_id, dest_dir, download.transferred
+        ),
+    )
+
+
+async def _uninterrupted(work: Awaitable[DownloadResult]) -> DownloadResult:
+    """Await `work` to its end even if cancelled meanwhile, then re-raise the cancellation.
+
+    A thread cannot be stopped half-way; returning early would leave the staging directory
+    and the archive behind while it still writes into them.
+    """
+    future = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(future)
+            break
+        except asyncio.CancelledError:
+            if future.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
+def _finish(
+    part: Path, sidecar: Path, run_id: int, dest_dir: Path, transferred: int
+) -> DownloadResult:
+    """The complete `.part` becomes `<run_id>.zip`, is checked and extracted, then swapped in."""
+    parent = dest_dir.parent
     archive = parent / f"{run_id}.zip"
-    os.replace(download.part, archive)
-    download.sidecar.unlink(missing_ok=True)
+    os.replace(part, archive)
+    sidecar.unlink(missing_ok=True)
     staging = parent / f"{run_id}.download"
     try:
         extract_zip(archive, staging)
     except UnsafeZipError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         return DownloadResult(
-            DownloadState.BAD_ZIP, dest_dir, 0, download.transferred, f"{exc} (kept {archive})"
+            DownloadState.BAD_ZIP, dest_dir, 0, transferred, f"{exc} (kept {archive})"
         )
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         return DownloadResult(
-            DownloadState.FAILED,
-            dest_dir,
-            0,
-            download.transferred,
-            f"cannot extract: {exc.strerror}",
+            DownloadState.FAILED, dest_dir, 0, transferred, f"cannot extract: {exc.strerror}"
         )
     _swap_into_place(staging, dest_dir)
     archive.unlink(missing_ok=True)
-    return DownloadResult(DownloadState.DONE, dest_dir, tree_size(dest_dir), download.transferred)
+    return DownloadResult(DownloadState.DONE, dest_dir, tree_size(dest_dir), transferred)
 
 
 async def _with_resume(download: _Download, policy: RetryPolicy, client: RpcConnection) -> None:

@@ -9,6 +9,11 @@ The GET serves the zip with `Content-Length`, a strong `ETag` (hash of the bytes
 `Last-Modified` (run end, RFC 1123 GMT), `Accept-Ranges: bytes`; one `bytes=` range gives
 206 with `Content-Range` if `If-Range` is absent or matches the ETag or Last-Modified
 (otherwise the full 200), an unsatisfiable range 416. No `Content-Encoding`, ever.
+
+The body goes out in 1 MiB pieces, each sent once the previous one drained (uvicorn's flow
+control): one 20 MB `send` would make asyncio copy the unsent rest of the bytes twice and
+hold it in a transport buffer. The ETag is computed once per archive (the engine caches
+the bytes, so the same object comes back), not on every request.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import binascii
 import hashlib
 import hmac
 import re
+import threading
+from collections import OrderedDict
 from email.utils import formatdate
 
 from starlette.responses import Response
@@ -25,6 +32,11 @@ from starlette.types import Receive, Scope, Send
 
 _KEY = b"kbench-sim-download-url"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK = 1024 * 1024
+# id(bytes) -> (the bytes, their ETag); the bytes are held so the id cannot be reused.
+_ETAGS: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
+_ETAGS_LOCK = threading.Lock()
+_ETAGS_KEPT = 8  # as many archives as the engine caches
 
 
 def make_token(run_id: int, include_source: bool) -> str:
@@ -45,6 +57,21 @@ def read_token(token: str) -> tuple[int, bool] | None:
         return int(run_id), include == "1"
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+
+
+def etag_of(data: bytes) -> str:
+    """The strong ETag of an archive: a hash of its bytes, remembered per bytes object."""
+    with _ETAGS_LOCK:
+        found = _ETAGS.get(id(data))
+        if found is not None and found[0] is data:
+            _ETAGS.move_to_end(id(data))
+            return found[1]
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    with _ETAGS_LOCK:
+        _ETAGS[id(data)] = (data, etag)
+        while len(_ETAGS) > _ETAGS_KEPT:
+            _ETAGS.popitem(last=False)
+    return etag
 
 
 def last_modified(epoch_seconds: float) -> str:
@@ -80,7 +107,7 @@ class ZipDownload(Response):
     def __init__(
         self, data: bytes, end_time: float, request_headers: dict, cut: float | None
     ) -> None:
-        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        etag = etag_of(data)
         modified = last_modified(end_time)
         headers = {"ETag": etag, "Last-Modified": modified, "Accept-Ranges": "bytes"}
         status, body = 200, data
@@ -105,15 +132,16 @@ class ZipDownload(Response):
         if scope.get("method") == "HEAD":
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        if self.cut is not None and self.body:
-            # Fault: the declared Content-Length stays, only part of the body goes out;
-            # returning without the final message makes uvicorn drop the connection.
+        body = memoryview(self.body)
+        cut = self.cut is not None and len(body) > 0
+        # Fault: the declared Content-Length stays, only part of the body goes out;
+        # returning without the final message makes uvicorn drop the connection.
+        end = int(len(body) * self.cut) if cut else len(body)
+        for start in range(0, end, CHUNK):
+            stop = min(start + CHUNK, end)
+            more = cut or stop < len(body)
             await send(
-                {
-                    "type": "http.response.body",
-                    "body": self.body[: int(len(self.body) * self.cut)],
-                    "more_body": True,
-                }
+                {"type": "http.response.body", "body": bytes(body[start:stop]), "more_body": more}
             )
-            return
-        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+        if not cut and not body:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})

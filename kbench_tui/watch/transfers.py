@@ -1,7 +1,7 @@
 """Transfer manager: download many runs' outputs concurrently, with progress per run.
 
 No Textual import. `TransferManager.run(jobs)` downloads up to `concurrency` runs at a time
-(a semaphore, default 4) through `api.download.download_run_output`, which does the
+(a semaphore, default 8) through `api.download.download_run_output`, which does the
 resumable transfer, the zip checks and the atomic swap into the kaggle CLI layout
 `<out>/<task>/<version>/<model>/<run_id>/`. Each run reports through one callback:
 
@@ -52,7 +52,9 @@ __all__ = [
     "plan_task_downloads",
 ]
 
-DEFAULT_CONCURRENCY = 4
+# Run outputs are mostly small, so a batch is bound by round trips (the RPC, then the
+# signed GET), not bandwidth: 8 at a time is a modest per-host connection budget.
+DEFAULT_CONCURRENCY = 8
 # The two notebooks `includeSource` adds to a run's output (API reference §7.3).
 SOURCE_NOTEBOOKS = ("__notebook__.ipynb", "__notebook_source__.ipynb")
 
@@ -296,8 +298,17 @@ async def plan_task_downloads(
         ref = task
     else:
         ref = task.ref
-    found = await client.get_task(ref)
-    runs = await client.list_all_runs(ref, models)
+    # Independent lookups: asked together, they cost one round trip instead of two.
+    # The task's own error (e.g. not found) is still the one reported, as it is awaited first.
+    runs_lookup = asyncio.ensure_future(client.list_all_runs(ref, models))
+    try:
+        found = await client.get_task(ref)
+        runs = await runs_lookup
+    finally:
+        if not runs_lookup.done():
+            runs_lookup.cancel()
+        elif not runs_lookup.cancelled():
+            runs_lookup.exception()  # retrieved: no "never retrieved" warning
     name = str(ref)
     version = found.slug.version_number
     jobs = [

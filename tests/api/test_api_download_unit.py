@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
 import stat
+import threading
 import zipfile
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import httpx
 import pytest
 from api_helpers import CANARY, CutStream, mock_client
 
+from kbench_tui.api import download as download_module
 from kbench_tui.api.download import DownloadState, download_run_output, run_output_dir
 from kbench_tui.api.errors import AuthError
 from kbench_tui.api.unzip import UnsafeZipError, check_zip
@@ -276,3 +279,32 @@ async def test_bytes_are_identical(tmp_path: Path) -> None:
     assert result.state is DownloadState.DONE
     expected = hashlib.sha256(bytes(range(256)) * 4000).hexdigest()
     assert hashlib.sha256((tmp_path / "901" / "big.bin").read_bytes()).hexdigest() == expected
+
+
+async def test_cancelled_during_extraction_it_finishes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Extraction runs in a thread that cannot be stopped: cancelling waits for it to end."""
+    started, release = threading.Event(), threading.Event()
+    real = download_module.extract_zip
+
+    def held(path: Path, staging: Path) -> int:
+        started.set()
+        release.wait(10)
+        return real(path, staging)
+
+    monkeypatch.setattr(download_module, "extract_zip", held)
+    _, handler = zip_server(GOOD)
+    client, _ = mock_client(handler)  # type: ignore[arg-type]
+    dest = tmp_path / "out" / "901"
+    task = asyncio.ensure_future(download_run_output(client, 901, dest))
+    await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not task.done()  # still waiting for the thread, not returned half-way
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["901"]  # nothing half-done
+    assert (dest / "sub" / "notes.txt").read_text() == "hello"

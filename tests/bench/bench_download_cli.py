@@ -10,12 +10,17 @@ default). Each repetition downloads all 8 into a fresh directory, alternating:
   through the dashboard's transfer manager (`kbench_tui.watch.transfers`, concurrent);
 - reference: the real kaggle CLI 2.2.4, `kaggle b t download TASK -o DIR` (one by one).
 
+After every run the output tree is compared with the first CLI run's: the same files
+(`<task>/<version>/<model>/<run_id>/...`), byte for byte (sha256), nothing else beside
+them (no `.zip`, `.part` or staging leftovers), so both sides did the same work.
+
 Goal: ours >= 3x faster (ratio <= 0.33x).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -43,6 +48,26 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
+def tree(root: Path) -> dict[str, tuple[int, str]]:
+    """Every file under `root`: relative path -> (size, sha256)."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            files[path.relative_to(root).as_posix()] = (path.stat().st_size, digest)
+    return files
+
+
+def check_same(name: str, found: dict, expected: dict) -> None:
+    if found != expected:
+        extra = sorted(set(found) - set(expected))
+        missing = sorted(set(expected) - set(found))
+        differ = sorted(k for k in set(found) & set(expected) if found[k] != expected[k])
+        raise SystemExit(
+            f"{name}: output differs: extra {extra}, missing {missing}, differ {differ}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repetitions", type=int, default=3)
@@ -58,20 +83,27 @@ def main() -> None:
         sim.call("advance", seconds=3600)
         env = clean_env(sim.url)
         counter = iter(range(10_000))
+        expected: dict[str, tuple[int, str]] = {}
+
+        def timed(name: str, command: list[str]) -> float:
+            target = root / f"{name}-{next(counter)}"
+            seconds = wall_time([*command, str(target)], env)
+            found = tree(target)
+            if not expected:
+                expected.update(found)
+                if len(found) < 8 * 2:
+                    raise SystemExit(f"{name}: only {len(found)} files downloaded")
+            check_same(name, found, expected)
+            shutil.rmtree(target, ignore_errors=True)
+            return seconds
 
         def ours() -> float:
-            target = root / f"ours-{next(counter)}"
-            seconds = wall_time([sys.executable, "-c", OURS, sim.url, TASK, str(target)], env)
-            shutil.rmtree(target, ignore_errors=True)
-            return seconds
+            return timed("ours", [sys.executable, "-c", OURS, sim.url, TASK])
 
         def cli() -> float:
-            target = root / f"cli-{next(counter)}"
-            seconds = wall_time(kaggle_cli("b", "t", "download", TASK, "-o", str(target)), env)
-            shutil.rmtree(target, ignore_errors=True)
-            return seconds
+            return timed("cli", kaggle_cli("b", "t", "download", TASK, "-o"))
 
-        ours(), cli()  # warm the simulator's zip cache and the OS file cache
+        cli(), ours()  # warm the simulator's zip cache; the CLI's files are the reference
         sim.call("faults", specs=["latency=50ms"])
         mine, theirs = alternate(ours, cli, options.repetitions)
     shutil.rmtree(root, ignore_errors=True)

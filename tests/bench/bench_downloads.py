@@ -4,7 +4,7 @@ Run on demand:  python tests/bench/bench_downloads.py [--repetitions 5] [--size 
 
 A simulator with `latency=50ms` injected on every request (the RPC and the signed GET) and
 outputs padded to `--size` bytes serves 8 finished runs. Each repetition downloads all 8
-into a fresh directory, alternating: the transfer manager (4 at a time, its default) and a
+into a fresh directory, alternating: the transfer manager (8 at a time, its default) and a
 plain loop over `download_run_output`. Goal: concurrent < 0.5x the serial time.
 """
 

@@ -10,6 +10,7 @@ import pytest
 
 from kbench_tui.api.client import BenchmarksClient, RetryPolicy
 from kbench_tui.api.download import DownloadResult, DownloadState, download_run_output
+from kbench_tui.api.errors import ApiError
 from kbench_tui.config import Credentials
 from kbench_tui.sim.runner import RunningSim
 from kbench_tui.watch import transfers
@@ -190,3 +191,51 @@ async def test_bad_zip_and_failed_states_are_kept_apart(
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError):
         TransferManager(object(), concurrency=0)  # type: ignore[arg-type]
+
+
+class _LookupClient:
+    """get_task / list_all_runs that record their overlap; errors on demand."""
+
+    def __init__(
+        self,
+        task_error: Exception | None = None,
+        runs_error: Exception | None = None,
+        runs_steps: int = 3,
+    ) -> None:
+        self.task_error, self.runs_error, self.runs_steps = task_error, runs_error, runs_steps
+        self.open: set[str] = set()
+        self.overlapped = False
+        self.runs_finished = False
+
+    async def _call(self, name: str, error: Exception | None, steps: int = 3) -> None:
+        self.open.add(name)
+        self.overlapped = self.overlapped or len(self.open) == 2
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        self.open.discard(name)
+        if error is not None:
+            raise error
+
+    async def get_task(self, ref):
+        await self._call("task", self.task_error)
+        raise AssertionError("only the failing cases reach here")
+
+    async def list_all_runs(self, ref, models=None):
+        await self._call("runs", self.runs_error, self.runs_steps)
+        self.runs_finished = True
+        return []
+
+
+async def test_planning_asks_for_the_task_and_its_runs_together() -> None:
+    missing = ApiError("task not found", status=404, rpc="GetBenchmarkTask")
+    client = _LookupClient(task_error=missing, runs_error=ApiError("no runs", status=404))
+    with pytest.raises(ApiError, match="task not found"):  # the task's error, not the runs'
+        await plan_task_downloads(client, "bulk", Path("out"))  # type: ignore[arg-type]
+    assert client.overlapped
+    # A failed task lookup does not leave the runs lookup running behind.
+    slow = _LookupClient(task_error=missing, runs_steps=50)
+    with pytest.raises(ApiError):
+        await plan_task_downloads(slow, "bulk", Path("out"))  # type: ignore[arg-type]
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert not slow.runs_finished
