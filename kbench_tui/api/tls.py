@@ -7,6 +7,10 @@ endpoint such as the local simulator. This transport keeps verification exactly 
 (CERT_REQUIRED, hostname checks, the certifi bundle) — but creates that pool only when the
 first https request is sent. Plain-http requests use a pool whose TLS context trusts
 nothing, so even a misrouted https request through it would fail closed, never open.
+
+Both pools are `aio_transport.AsyncioTransport`: httpx's transport with an asyncio-native
+httpcore network backend instead of anyio's (bulk bodies cost less CPU; see aio.py).
+The TLS contexts are the same ones httpx would use, handed to httpcore unchanged.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from kbench_tui.api.aio_transport import AsyncioTransport
+
 
 class OnDemandTLSTransport(httpx.AsyncBaseTransport):
     """Routes http to a plain pool and https to a verifying pool created on first use."""
@@ -24,21 +30,23 @@ class OnDemandTLSTransport(httpx.AsyncBaseTransport):
     def __init__(self, **pool_options: Any) -> None:
         self._pool_options = pool_options
         # CERT_REQUIRED with check_hostname and no CA loaded: it cannot verify anything.
-        self._plain = httpx.AsyncHTTPTransport(
-            verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), **pool_options
+        self._plain = AsyncioTransport(
+            ssl_context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), **pool_options
         )
-        self._secure: httpx.AsyncHTTPTransport | None = None
+        self._secure: AsyncioTransport | None = None
         self._lock = asyncio.Lock()
 
     @property
     def secure_context_loaded(self) -> bool:
         return self._secure is not None
 
-    async def _secure_pool(self) -> httpx.AsyncHTTPTransport:
+    async def _secure_pool(self) -> AsyncioTransport:
         async with self._lock:
             if self._secure is None:
-                self._secure = httpx.AsyncHTTPTransport(
-                    verify=httpx.create_ssl_context(verify=True), **self._pool_options
+                # httpx's default context: CERT_REQUIRED, hostname checks, the certifi
+                # bundle (or SSL_CERT_FILE / SSL_CERT_DIR, as httpx honours them).
+                self._secure = AsyncioTransport(
+                    ssl_context=httpx.create_ssl_context(verify=True), **self._pool_options
                 )
             return self._secure
 
