@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 
 _EPOCH = datetime(1970, 1, 1)
 
+# Collector thresholds while the dashboard runs (Python's default: 700, 10, 10). Painting
+# makes reference cycles at a high rate: Textual's `Strip` caches itself in its own
+# crop/divide caches, so every line of every widget drawn is a small cycle, ~30,000 a
+# second while the task list is filtered or a log streams. With the default thresholds a
+# full collection (50-90 ms with 1,000+ tasks loaded: it walks every task record) ran
+# every few hundred milliseconds and the key that arrived meanwhile waited for it
+# (docs/performance.md). Fewer, larger young collections (< 10 ms each) free the same
+# cycles; full collections become rare. Memory stays bounded (bench_memory.py's soak).
+GC_THRESHOLDS = (20_000, 20, 20)
+
 
 def utc_now() -> datetime:
     """The real time as a naive UTC datetime (the API's convention)."""
@@ -71,6 +81,7 @@ class KbenchApp(App[int]):
         self._connection_factory = connection_factory
         self._connection: TaskReader | BenchmarksClient | None = None
         self._client: BenchmarksClient | None = None
+        self._gc_thresholds = gc.get_threshold()
         self.endpoint = endpoint
         self.token = token
         self.user_hint = user_hint
@@ -119,6 +130,8 @@ class KbenchApp(App[int]):
         gc.freeze()
 
     async def on_mount(self) -> None:
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         for warning in self.settings.warnings:
@@ -146,6 +159,7 @@ class KbenchApp(App[int]):
         self.push_screen(CredentialsScreen(reason))
 
     async def on_unmount(self) -> None:
+        gc.set_threshold(*self._gc_thresholds)
         # Workers are cancelled before the app unmounts, so nothing uses the connection
         # now; a client made on it shares its pool, which closes with it.
         self._client = None

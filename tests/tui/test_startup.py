@@ -4,13 +4,12 @@ the footer is rebuilt only when its keys change, and pydantic stays off the firs
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-
-from textual.widgets._footer import FooterKey
 
 from kbench_tui.api.client import BenchmarksClient
 from kbench_tui.api.reader import TaskReader
@@ -19,7 +18,7 @@ from kbench_tui.api.retry import RetryPolicy
 from kbench_tui.config import Credentials
 from kbench_tui.sim.clock import ManualClock
 from kbench_tui.sim.runner import RunningSim, start_sim
-from kbench_tui.tui.app import KbenchApp
+from kbench_tui.tui.app import GC_THRESHOLDS, KbenchApp
 from kbench_tui.tui.screens.dashboard import DashboardScreen
 from kbench_tui.tui.widgets.key_footer import KeyFooter
 
@@ -82,7 +81,7 @@ async def test_first_page_is_painted_before_the_rest_and_the_cursor_does_not_jum
         sim.stop()
 
 
-async def test_footer_rebuilds_only_when_its_keys_change(
+async def test_footer_repaints_only_when_its_keys_change(
     manual_sim: RunningSim, make_app: AppFactory
 ) -> None:
     app = make_app(manual_sim)
@@ -92,19 +91,46 @@ async def test_footer_rebuilds_only_when_its_keys_change(
         footer = screen.query_one(KeyFooter)
         await wait_for(pilot, lambda: screen.task_list.table.row_count == 12)
 
-        def keys() -> list[FooterKey]:
-            return list(footer.query(FooterKey))
+        def descriptions() -> list[str]:
+            return [item.description for item in footer.items]
 
-        before = keys()
-        assert "Filter" in [key.description for key in before]
-        screen.refresh_bindings()  # same keys: nothing to rebuild
+        before = footer.items
+        assert "Filter" in descriptions()
+        assert "Filter" in str(footer.render())
+        screen.refresh_bindings()  # same keys: the same items, nothing to repaint
         await pilot.pause()
         await pilot.pause()
-        assert keys() == before and all(a is b for a, b in zip(keys(), before, strict=True))
+        assert footer.items is before
 
         screen.log_pane.focus_log()  # the log pane's keys replace the task list's
-        await wait_for(pilot, lambda: "Save log" in [key.description for key in keys()])
-        assert "Filter" not in [key.description for key in keys()]
+        await wait_for(pilot, lambda: "Save log" in descriptions())
+        assert "Filter" not in descriptions()
+        assert "Save log" in str(footer.render())
+        # The footer is one widget: no child per key to mount on a focus move.
+        assert not footer.children
+
+
+async def test_clicking_a_footer_key_presses_it(
+    manual_sim: RunningSim, make_app: AppFactory
+) -> None:
+    app = make_app(manual_sim)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        footer = screen.query_one(KeyFooter)
+        await wait_for(pilot, lambda: screen.task_list.table.row_count == 12)
+        await pilot.pause()
+        span = next(span for span in footer._spans if span[2].description == "Filter")
+        await pilot.hover(KeyFooter, offset=(span[0] + 1, 0))
+        assert footer._hover is span[2]
+        hovered = [s for s in footer.render().spans if s.start == span[0]]
+        assert hovered and all(s.style.bgcolor is not None for s in hovered)
+        await pilot.click(KeyFooter, offset=(span[0] + 1, 0))
+        await wait_for(pilot, lambda: screen.task_list.query_one("#task-filter").has_focus)
+        # The palette key sits at the right edge; blank space between presses nothing.
+        palette = footer.items[-1]
+        assert palette.palette and footer._spans[-1][1] == footer.size.width
+        assert footer.item_at(footer._spans[-2][1] + 1) is None
 
 
 async def test_the_poller_reads_records_and_actions_get_a_client_on_the_same_pool(
@@ -220,3 +246,13 @@ def test_the_first_frame_does_not_import_pydantic(tmp_path: Path) -> None:
     assert "kbench_tui.api.client" in report["after_first_load"]
     # Nothing on the way to the first frame imports the models, the client or pydantic.
     assert report["importers"] == [] and report["at_first_frame"] == [], report
+
+
+async def test_the_dashboard_raises_the_collector_thresholds_while_it_runs(
+    manual_sim: RunningSim, make_app: AppFactory
+) -> None:
+    before = gc.get_threshold()
+    app = make_app(manual_sim)
+    async with app.run_test(size=(140, 40)):
+        assert gc.get_threshold() == GC_THRESHOLDS
+    assert gc.get_threshold() == before
