@@ -272,3 +272,46 @@ def test_the_export_path_never_imports_textual_or_jupytext(demo_sim, tmp_path) -
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("LEAKED []")
+
+
+def test_progress_goes_to_a_terminal_stderr_only_and_stdout_stays_json(demo_sim, tmp_path) -> None:
+    """With stderr on a terminal the export counts tasks there; piped, it says nothing."""
+    import os
+    import pty
+
+    env = {
+        "HOME": str(tmp_path),
+        "KAGGLE_API_TOKEN": "demo-token",
+        "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    command = [sys.executable, "-m", "kbench_tui", "export", "--endpoint", demo_sim.url]
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=terminal, env=env, timeout=60)
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+    assert done.returncode == 0
+    document = json.loads(done.stdout)  # nothing but the document on stdout
+    count = len(document["tasks"])
+    assert f"exporting… {count}/{count}".encode() in shown
+    assert shown.endswith(b"\r\x1b[K"), "the progress line is cleared at the end"
+
+    piped = subprocess.run(command, capture_output=True, env=env, timeout=60)
+    assert piped.returncode == 0 and piped.stderr == b""
+    assert [t["slug"] for t in json.loads(piped.stdout)["tasks"]] == [
+        t["slug"] for t in document["tasks"]
+    ]
