@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -25,6 +26,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
@@ -175,7 +177,8 @@ class DashboardScreen(DashboardActions, Screen[None]):
                 f"Could not look up the signed-in user: {error}", title=title, severity=severity
             )
             return
-        self.status_bar.user = answer.username if answer.active else "(token inactive)"
+        with suppress(NoMatches):  # the app closed while the answer was on its way
+            self.status_bar.user = answer.username if answer.active else "(token inactive)"
 
     @work(exclusive=True, group="log-stream")
     async def follow_logs(self, targets: list[LogTarget], title: str, labels: list[str]) -> None:
@@ -203,7 +206,10 @@ class DashboardScreen(DashboardActions, Screen[None]):
         await session.run()
 
     def _log_status(self, session_number: int, status: LogStatus) -> None:
-        pane = self.log_pane
+        try:
+            pane = self.log_pane
+        except NoMatches:  # a stream's last word while the app closes
+            return
         before = pane.phases.get(status.run_id) if session_number == pane.session else None
         pane.set_status(session_number, status)
         # A stream that keeps failing reports every reconnect attempt: the pane shows each
