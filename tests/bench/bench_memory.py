@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import json
 import statistics
 import time
 
@@ -93,6 +95,10 @@ async def measure(options: argparse.Namespace) -> None:
                     next_sample += 2.0
                 await asyncio.sleep(0.25)
             shown = view.lines[-1].number if view.lines else 0
+            before_collect = rss_mb()[0]
+            thresholds = gc.get_threshold()
+            gc.collect()
+            after_collect = rss_mb()[0]
     third = max(1, len(samples) // 3)
     first = statistics.median(r for _, r in samples[:third])
     last = statistics.median(r for _, r in samples[-third:])
@@ -102,6 +108,13 @@ async def measure(options: argparse.Namespace) -> None:
         f"RSS first third {first:.1f} MB, last third {last:.1f} MB, growth {growth:+.1f} MB "
         f"(goal: no growth, |growth| <= 5 MB) -> {'met' if growth <= 5 else 'MISSED'}"
     )
+    print(
+        f"  at the end: RSS {before_collect:.1f} MB, {after_collect:.1f} MB after a full "
+        f"collection (collector thresholds while running: {thresholds})"
+    )
+    if options.curve:
+        with open(options.curve, "w") as out:
+            json.dump({"samples": samples, "end": [before_collect, after_collect]}, out)
     reference = await floor_rss()
     print(f"reference: plain Textual app with a 1,000-row table, RSS {reference:.0f} MB")
 
@@ -110,6 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--soak", type=float, default=60.0, help="soak seconds (issue: 600)")
     parser.add_argument("--rate", type=int, default=2000, help="lines per second while soaking")
+    parser.add_argument("--curve", help="write the soak's (seconds, RSS MB) samples as JSON")
     asyncio.run(measure(parser.parse_args()))
 
 

@@ -14,7 +14,7 @@ from kbench_tui.sim.runner import RunningSim, start_sim
 from kbench_tui.tui.screens.credentials import CredentialsScreen
 from kbench_tui.tui.screens.dashboard import DashboardScreen
 from kbench_tui.tui.widgets.log_pane import LogPane
-from kbench_tui.tui.widgets.run_table import RunTable
+from kbench_tui.tui.widgets.run_table import RunData, RunTable
 from kbench_tui.tui.widgets.status_bar import StatusBar
 from kbench_tui.tui.widgets.task_list import TaskList
 from kbench_tui.watch.logstream import LogPhase
@@ -72,6 +72,12 @@ async def test_three_panes_fill_with_data_newest_task_first(
         await wait_for(pilot, lambda: len(screen.log_pane.view.lines) > 10)
         status = screen.query_one(StatusBar)
         await wait_for(pilot, lambda: status.user == "demo" and status.quota is not None)
+        # The run table's render caches are sized to a screenful (the elapsed tick makes
+        # every entry new each second; DataTable's own sizes took ~17 min of growth to
+        # fill). Checks the private names still exist, or the sizing would be a no-op.
+        assert isinstance(runs, RunData)
+        assert runs._cell_render_cache.maxsize == RunData.CELLS
+        assert runs._row_render_cache.maxsize == runs._line_cache.maxsize == RunData.ROWS
 
 
 async def test_run_states_change_in_place_and_the_log_follows_the_run(

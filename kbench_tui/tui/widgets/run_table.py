@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -35,6 +36,29 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("Error", "error", 5),
 )
 ERROR_MIN_WIDTH = 5
+
+
+class RunData(DataTable[str | Text]):
+    """The run table's DataTable, with render caches sized to what it shows.
+
+    DataTable keys its render caches by a counter that every cell update bumps, and the
+    elapsed column is updated every second while a run is active: each tick makes the
+    visible rows' entries new, and the old ones stay until the LRU caches are full
+    (10,000 cells, 1,000 rows, 1,000 lines). Filling them took ~17 minutes of a live run
+    and showed as steady memory growth (~0.7 MB a minute) in the 10-minute soak
+    (tests/bench/bench_memory.py). A table of a task's runs needs a screenful of each.
+    """
+
+    CELLS = 2000
+    ROWS = 200
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        # Private to DataTable (checked against Textual 8.0-8.2); if a release renames
+        # them, these are merely unused and the defaults apply.
+        self._cell_render_cache = LRUCache(self.CELLS)
+        self._row_render_cache = LRUCache(self.ROWS)
+        self._line_cache = LRUCache(self.ROWS)
 
 
 class RunTable(Vertical):
@@ -75,7 +99,7 @@ class RunTable(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Runs", id="run-title", classes="pane-title")
-        table: DataTable[str | Text] = DataTable(id="run-data", cursor_type="row")
+        table = RunData(id="run-data")
         for label, key, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         yield table
