@@ -64,6 +64,9 @@ class TaskList(Vertical):
     where the cursor rests `SETTLE` seconds later. Every announcement makes the dashboard
     switch the runs and log panes and ask the server for the task's runs: passing over
     fifty tasks should not cost fifty requests and fifty repaints of the other panes.
+    A user's move is announced after the frame that shows the cursor on its new row:
+    the list answers the key at once and the other panes follow a frame later, instead
+    of the cursor waiting for them (a new spool, a runs request, a run table's render).
     """
 
     SETTLE = 0.1
@@ -186,7 +189,7 @@ class TaskList(Vertical):
         now = monotonic()
         if now - self._announced_at >= self.SETTLE:
             self._announced_at = now
-            self.post_message(self.TaskHighlighted(self, self.highlighted_slug))
+            self.call_after_refresh(self._announce_now)
         else:
             self._announced_at = now
             self._settle_timer = self.set_timer(self.SETTLE, self._settled)
@@ -194,6 +197,9 @@ class TaskList(Vertical):
     def _settled(self) -> None:
         self._settle_timer = None
         self._announced_at = monotonic()
+        self.call_after_refresh(self._announce_now)
+
+    def _announce_now(self) -> None:
         self.post_message(self.TaskHighlighted(self, self.highlighted_slug))
 
     def _after_change(self, previous: str | None, *, user: bool = False) -> None:
