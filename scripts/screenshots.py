@@ -226,6 +226,10 @@ async def dashboard_scene(pilot: Pilot[Any], stage: Stage) -> None:
     # Half a minute later: the stream has delivered the lines written meanwhile.
     stage.sim.clock.advance(30)
     await wait_for(pilot, lambda: len(pane.view.lines) > before, "new log lines")
+    # The elapsed times and the proxy key's countdown follow the clock on a 1 s tick: show
+    # them now, or a picture taken before the next tick would still be 30 s old.
+    screen.run_table.tick()
+    screen.status_bar.refresh()
     screen.run_table.table.focus()
 
 
