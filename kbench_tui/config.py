@@ -136,7 +136,20 @@ def _read_secret_file(path: Path, what: str) -> str:
             f"{path} is empty; paste your API token into it or delete it.",
             about_credentials=True,
         )
+    if not _is_header_safe(token):
+        # A token with a line break or a space cannot go into an HTTP header, and the HTTP
+        # library's refusal quotes the header: say it here, without the content.
+        raise ConfigError(
+            f"{path} has a line break, space or control character inside the token; save "
+            "only the API token in it.",
+            about_credentials=True,
+        )
     return token
+
+
+def _is_header_safe(token: str) -> bool:
+    """Printable ASCII without spaces: what a bearer token is made of."""
+    return token.isascii() and all(" " < char < "\x7f" for char in token)
 
 
 def _config_dir(env: Mapping[str, str], home: Path) -> Path:
@@ -213,6 +226,12 @@ def load_credentials(
         if is_path:
             token = _read_secret_file(candidate, "KAGGLE_API_TOKEN")
             return Credentials.token(token, source=f"KAGGLE_API_TOKEN file {candidate}")
+        if not _is_header_safe(value):
+            raise ConfigError(
+                "KAGGLE_API_TOKEN holds a line break, space or control character; set it to "
+                "the API token alone.",
+                about_credentials=True,
+            )
         return Credentials.token(value, source="KAGGLE_API_TOKEN")
 
     for name in ("access_token", "access_token.txt"):

@@ -132,7 +132,12 @@ class RpcConnection:
         server may have acted, so the user should look before trying again.
         """
         reason = type(exc).__name__
-        detail = str(exc).split("\n", 1)[0][:200] or "no detail"
+        if isinstance(exc, httpx.LocalProtocolError):
+            # The request itself could not be written; h11's message quotes the offending
+            # header, which may be the Authorization header with the token in it.
+            detail = "a header holds a character HTTP does not allow"
+        else:
+            detail = str(exc).split("\n", 1)[0][:200] or "no detail"
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             error: ApiError = UnreachableError(
                 f"cannot connect to {self._origin} ({reason}: {detail})", rpc=rpc
@@ -292,7 +297,7 @@ class RpcConnection:
         """`data` as a `response_type` model; a shape it refuses is a ProtocolError."""
         try:
             return response_type.model_validate(data)
-        except ValueError as exc:
+        except (ValueError, ArithmeticError) as exc:  # e.g. a date or number out of range
             raise ProtocolError(
                 f"unexpected answer shape ({exc.__class__.__name__})", rpc=rpc
             ) from None

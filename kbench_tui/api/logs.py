@@ -221,7 +221,9 @@ async def stream_run_log_batches(
     failures = 0
     while True:
         headers = {"Accept": "text/event-stream"}
-        if seen.last_id:
+        if seen.last_id and seen.last_id.isascii() and seen.last_id.isprintable():
+            # An id that cannot be a header value is not sent: the server then starts from
+            # the beginning and the replay is cut by `seen` like any other.
             headers["Last-Event-ID"] = seen.last_id
         progressed = False
         try:

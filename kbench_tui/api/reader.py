@@ -69,7 +69,7 @@ def _decoded(record: type[Record], data: dict[str, Any], rpc: str) -> Any:
     """The plain record, or else whatever the pydantic model makes of the answer."""
     try:
         return record.decode(data)
-    except (NotPlain, ValueError, TypeError):
+    except (NotPlain, ValueError, TypeError, ArithmeticError):
         # Not the plain shape: the model decides, with the dashboard's values or refusal.
         from kbench_tui.api import models
 

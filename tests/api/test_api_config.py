@@ -216,3 +216,29 @@ def test_plain_http_to_another_host_is_refused_so_the_token_never_travels_in_cle
     with pytest.raises(ConfigError, match="unencrypted; use https"):
         resolve_endpoint(url, {})
     assert resolve_endpoint(url.replace("http://", "https://"), {}).startswith("https://")
+
+
+@pytest.mark.parametrize("token", [f"{SECRET}\nsecond-line", f"{SECRET} extra", f"{SECRET}\x07"])
+def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(
+    tmp_path: Path, token: str
+) -> None:
+    """h11 refuses such a header and quotes it, token included: refuse it here instead."""
+    write(tmp_path / ".kaggle" / "access_token", token + "\n")
+    with pytest.raises(ConfigError, match="save only the API token") as raised:
+        load_credentials({}, tmp_path)
+    assert SECRET not in str(raised.value)
+    with pytest.raises(ConfigError, match="the API token alone") as raised:
+        load_credentials({"KAGGLE_API_TOKEN": token}, tmp_path / "empty-home")
+    assert SECRET not in str(raised.value)
+
+
+def test_a_request_refused_by_http_never_quotes_its_headers() -> None:
+    import httpx
+
+    from kbench_tui.api.connection import RpcConnection
+
+    connection = RpcConnection("http://127.0.0.1:9", Credentials.token(SECRET))
+    refused = httpx.LocalProtocolError(f"Illegal header value b'Bearer {SECRET}\\n'")
+    failure = connection.transport_failure(refused, "GetBenchmarkTaskQuota", reading_body=False)
+    assert SECRET not in str(failure.error)
+    assert "LocalProtocolError" in str(failure.error)

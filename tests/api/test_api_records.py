@@ -336,3 +336,19 @@ async def test_a_client_made_on_a_readers_connection_shares_its_pool_and_setting
     assert sent == ["Bearer demo-token"] * 2
     await reader.aclose()  # one pool: closing the reader closes the client's too
     assert client.http.is_closed
+
+
+@pytest.mark.parametrize(
+    ("record", "data"),
+    [
+        ("QuotaRecord", {"dailyQuotaUsed": 10**400, "totalDailyQuotaAllowed": 20}),
+        ("RunRecord", {"id": 1, "startTime": "0001-01-01T00:00:00+01:00"}),
+    ],
+)
+def test_numbers_and_dates_out_of_range_are_a_protocol_error(record: str, data: dict) -> None:
+    """Not a raw OverflowError: the poller and the export handle ProtocolError."""
+    from kbench_tui.api import records
+    from kbench_tui.api.reader import _decoded
+
+    with pytest.raises(ProtocolError):
+        _decoded(getattr(records, record), data, "Rpc")
