@@ -205,8 +205,11 @@ class LogSpool:
         return [n for n, text in enumerate(self.iter_text(), start=1) if pattern.search(text)]
 
     def save_to(self, target: str | os.PathLike[str]) -> Path:
-        """Copy the full log to `target` (blocking); returns the absolute path."""
-        self.flush()
+        """Copy the spooled log to `target` (blocking); returns the absolute path.
+
+        Meant for a worker thread, so it does not flush: pending lines are handed to the
+        UI by `flush`, which belongs on the event loop (call it there first).
+        """
         destination = Path(target).expanduser().resolve()
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.path, destination)

@@ -382,3 +382,31 @@ async def test_run_table_fits_without_a_horizontal_scrollbar(
         error = runs.columns[next(k for k in runs.columns if k.value == "error")]
         assert model.width >= 26
         assert error.width >= 5, "the error column keeps at least a word and its ellipsis"
+
+
+async def test_saving_while_lines_are_pending_keeps_them_and_the_app(
+    manual_sim: RunningSim, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """`s` between two batches of a live stream: the pending lines are in the file and
+    on screen, and nothing touches the widgets from the saving thread (it crashed)."""
+    app = make_app(manual_sim, log_batch_seconds=0.1)  # batched, as by default
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await select_task(pilot, "math-qa")
+        await select_run(pilot, screen, 6)
+        pane = screen.log_pane
+        await wait_for(pilot, lambda: 6 in pane.phases and pane.phases[6].phase is LogPhase.ENDED)
+        spool = screen.spool
+        assert spool is not None
+        # A live stream's state: one batch just painted (the header was redrawn), the
+        # next line still pending.
+        spool.extend(["live line 1"], [None], ["stdout"], None)
+        spool.flush()
+        pane._render_header()
+        spool.extend(["live line 2"], [None], ["stdout"], None)
+        pane.focus_log()
+        await pilot.press("s")
+        saved = tmp_path / "math-qa-run-6.log"
+        await wait_for(pilot, lambda: saved.exists() and str(saved) in pane.note)
+        assert saved.read_text().splitlines()[-2:] == ["live line 1", "live line 2"]
+        assert pane.view.lines[-1].text == "live line 2"
+        assert app.is_running and app.return_code is None

@@ -209,3 +209,32 @@ async def test_a_burst_of_moves_is_announced_once_it_settles() -> None:
         assert app.task_list.highlighted_slug == "task-00094", "the cursor itself never waits"
         await pilot.pause(task_list.SETTLE * 2)
         assert app.highlighted == ["task-00098", "task-00094"], "only where the cursor rests"
+
+
+async def test_a_task_that_comes_back_shows_its_new_cells() -> None:
+    app = ListApp()
+    async with app.run_test(size=(140, 30)) as pilot:
+        app.poll([make_task("alpha", 1, "COMPLETED"), make_task("beta", 2)])
+        await pilot.pause()
+        assert "ready" in shown_text(pilot, 1)
+        app.poll([make_task("beta", 2)])  # deleted ...
+        await pilot.pause()
+        app.poll([make_task("alpha", 0, "ERRORED"), make_task("beta", 2)])  # ... pushed again
+        await pilot.pause()
+        assert "errored" in shown_text(pilot, 1), "not the row cached before it went away"
+
+
+async def test_a_poll_does_not_scroll_a_list_the_user_scrolled_away() -> None:
+    app = ListApp()
+    async with app.run_test(size=(140, 30)) as pilot:
+        tasks = many(200)
+        app.poll(tasks)
+        await pilot.pause()
+        table = app.task_list.table
+        table.scroll_to(y=40, animate=False)  # the wheel or the scrollbar: the cursor stays
+        await pilot.pause()
+        assert table.scroll_y == 40 and table.cursor_row == 0
+        app.poll([*tasks, make_task("older", -5)])  # a task appears at the bottom
+        await pilot.pause()
+        await pilot.pause()
+        assert table.scroll_y == 40, "the view stays where the user put it"

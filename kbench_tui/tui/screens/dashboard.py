@@ -226,6 +226,9 @@ class DashboardScreen(DashboardActions, Screen[None]):
     @work(exclusive=True, group="save-log")
     async def save_log(self, spool: LogSpool, target: Path) -> None:
         """Copy the whole spooled log to `target` (in a thread: it is disk IO)."""
+        # Pending lines go to the pane and the file here, on the loop; the copy runs in a
+        # thread (flushing there raced the stream and touched widgets off the loop).
+        spool.flush()
         try:
             saved = await asyncio.to_thread(spool.save_to, target)
         except OSError as error:
@@ -240,6 +243,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
     @work(exclusive=True, group="search-log")
     async def search_log(self, spool: LogSpool, pattern: re.Pattern[str]) -> None:
         """Count matches in the full log, including lines the pane no longer keeps."""
+        spool.flush()  # lines still pending are searched too (and shown first)
         try:
             numbers = await asyncio.to_thread(spool.search, pattern)
         except OSError as error:

@@ -216,6 +216,7 @@ class LineTable(ScrollView, can_focus=True):
         caller compares `cursor_key` before and after, and knows what it changed.
         """
         previous = self.cursor_key
+        previous_row = self._cursor
         self._keys = keys
         self._index = None
         self._hover = None
@@ -225,9 +226,12 @@ class LineTable(ScrollView, can_focus=True):
         self._cursor = max(0, min(cursor, len(keys) - 1))
         self._update_virtual_size()
         self.refresh()
-        self._scroll_to_cursor()
-        # The height (auto) follows the row count at the next layout; scroll again then.
-        self.call_after_refresh(self._scroll_to_cursor)
+        if self._cursor != previous_row:
+            # Only a cursor that moved brings the view to it: a poll that adds a task
+            # elsewhere leaves a list the user scrolled away (wheel, scrollbar) alone.
+            self._scroll_to_cursor()
+            # The height (auto) follows the row count at the next layout; scroll again then.
+            self.call_after_refresh(self._scroll_to_cursor)
 
     def refresh_rows(self, keys: Sequence[str]) -> None:
         """The cells of `keys` changed: drop their cached rendering and repaint them."""

@@ -143,11 +143,13 @@ class TaskList(Vertical):
         before = self.highlighted_slug
         keys = self._order_keys
         reorder = bool(diff.added or diff.removed)
+        changed = []
         for task in diff.added:
             keys[task.slug.task_slug] = _order_key(task)
+            # A slug seen before (removed, then pushed again) must not show its old row.
+            changed.append(task.slug.task_slug)
         for slug in diff.removed:
             keys.pop(slug, None)
-        changed = []
         for _, task in diff.changed:
             slug = task.slug.task_slug
             key = _order_key(task)
