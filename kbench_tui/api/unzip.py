@@ -222,7 +222,8 @@ def _kernel_copy(source: int, sink: int, offset: int, size: int) -> int:
                 break
             copied += count
     except OSError:
-        pass  # e.g. a filesystem or kernel without it: the rest goes through the buffer
+        # e.g. a filesystem or kernel without it: the rest goes through the buffer.
+        return copied
     return copied
 
 
