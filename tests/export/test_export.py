@@ -56,6 +56,16 @@ def export_json(capsys, url: str, *argv: str) -> dict:
     return json.loads(out)
 
 
+def subprocess_env(home: Path) -> dict[str, str]:
+    """A clean environment for an export in a fresh interpreter: demo token, home here."""
+    return {
+        "HOME": str(home),
+        "KAGGLE_API_TOKEN": "demo-token",
+        "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(home / "cache"),
+    }
+
+
 def server_tasks(url: str) -> list[dict]:
     tasks, token = [], None
     with httpx.Client(base_url=url, headers={"Authorization": "Bearer demo-token"}) as http:
@@ -239,12 +249,7 @@ def test_a_plain_export_never_imports_pydantic(demo_sim, tmp_path) -> None:
         f"assert main(['export', 'demo/math-qa', '--endpoint', {demo_sim.url!r}]) == 0\n"
         "print('LOADED', sorted(m for m in ('pydantic', 'kbench_tui.api.models') if m in sys.modules))\n"
     )
-    env = {
-        "HOME": str(tmp_path),
-        "KAGGLE_API_TOKEN": "demo-token",
-        "PATH": "/usr/bin:/bin",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
+    env = subprocess_env(tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
     )
@@ -261,12 +266,7 @@ def test_the_export_path_never_imports_textual_or_jupytext(demo_sim, tmp_path) -
         "leaked = [m for m in ('textual', 'jupytext') if m in sys.modules]\n"
         "print('LEAKED', leaked)\n"
     )
-    env = {
-        "HOME": str(tmp_path),
-        "KAGGLE_API_TOKEN": "demo-token",
-        "PATH": "/usr/bin:/bin",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
+    env = subprocess_env(tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
     )
@@ -279,12 +279,7 @@ def test_progress_goes_to_a_terminal_stderr_only_and_stdout_stays_json(demo_sim,
     import os
     import pty
 
-    env = {
-        "HOME": str(tmp_path),
-        "KAGGLE_API_TOKEN": "demo-token",
-        "PATH": "/usr/bin:/bin",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
+    env = subprocess_env(tmp_path)
     command = [sys.executable, "-m", "kbench_tui", "export", "--endpoint", demo_sim.url]
     controller, terminal = pty.openpty()
     try:

@@ -10,6 +10,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from kbench_tui.api.client import BenchmarksClient
 from kbench_tui.api.reader import TaskReader
@@ -81,15 +84,20 @@ async def test_first_page_is_painted_before_the_rest_and_the_cursor_does_not_jum
         sim.stop()
 
 
+async def dashboard_footer(pilot: Pilot[Any]) -> tuple[DashboardScreen, KeyFooter]:
+    """The dashboard with the demo tasks loaded, and its footer."""
+    screen = pilot.app.screen
+    assert isinstance(screen, DashboardScreen)
+    await wait_for(pilot, lambda: screen.task_list.table.row_count == 12)
+    return screen, screen.query_one(KeyFooter)
+
+
 async def test_footer_repaints_only_when_its_keys_change(
     manual_sim: RunningSim, make_app: AppFactory
 ) -> None:
     app = make_app(manual_sim)
     async with app.run_test(size=(140, 40)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, DashboardScreen)
-        footer = screen.query_one(KeyFooter)
-        await wait_for(pilot, lambda: screen.task_list.table.row_count == 12)
+        screen, footer = await dashboard_footer(pilot)
 
         def descriptions() -> list[str]:
             return [item.description for item in footer.items]
@@ -115,10 +123,7 @@ async def test_clicking_a_footer_key_presses_it(
 ) -> None:
     app = make_app(manual_sim)
     async with app.run_test(size=(140, 40)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, DashboardScreen)
-        footer = screen.query_one(KeyFooter)
-        await wait_for(pilot, lambda: screen.task_list.table.row_count == 12)
+        screen, footer = await dashboard_footer(pilot)
         await pilot.pause()
         span = next(span for span in footer._spans if span[2].description == "Filter")
         await pilot.hover(KeyFooter, offset=(span[0] + 1, 0))
