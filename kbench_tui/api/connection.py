@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from kbench_tui import __version__
+from kbench_tui.api.bulk import BulkResponse
+from kbench_tui.api.bulk import open_get as open_bulk_get
 from kbench_tui.api.errors import ApiError, ProtocolError, UnreachableError, error_for_status
 from kbench_tui.api.retry import (
     RetryableFailure,
@@ -83,8 +85,11 @@ class RpcConnection:
             self._prefix = f"{self.endpoint}/api/v1"
         # TLS checks are never turned off, for any endpoint: https always goes through a
         # verifying pool (see tls.py for why it is built on first use).
+        # Downloads' GETs read with api/bulk.py on the same verification; a transport given
+        # by the caller (tests, custom setups) carries everything instead.
+        self._tls = None if transport is not None else OnDemandTLSTransport()
         self.http = httpx.AsyncClient(
-            transport=transport or OnDemandTLSTransport(),
+            transport=transport or self._tls,
             timeout=self.timeout,
             follow_redirects=False,
             verify=True,
@@ -156,7 +161,9 @@ class RpcConnection:
             )
         return RetryableFailure(error, sent=True)
 
-    def answer_error(self, response: httpx.Response, content: bytes, rpc: str) -> ApiError | None:
+    def answer_error(
+        self, response: httpx.Response | BulkResponse, content: bytes, rpc: str
+    ) -> ApiError | None:
         """The error an answer carries (§1.5), or None if it is a success.
 
         A JSON object with `code >= 400` and a `message` is an error even with HTTP 200;
@@ -238,6 +245,46 @@ class RpcConnection:
             yield response
         finally:
             await response.aclose()
+
+    @asynccontextmanager
+    async def open_get(
+        self,
+        url: str,
+        *,
+        rpc: str,
+        headers: dict[str, str] | None = None,
+        with_credentials: bool = True,
+    ) -> AsyncIterator[httpx.Response | BulkResponse]:
+        """A download's streaming GET: read by api/bulk.py (one copy per byte) on the
+        default transport, by `open_stream` when the caller gave its own transport."""
+        if self._tls is None:
+            async with self.open_stream(
+                url,
+                None,
+                rpc=rpc,
+                method="GET",
+                headers=headers,
+                with_credentials=with_credentials,
+            ) as streamed:
+                yield streamed
+            return
+        all_headers = self.headers(headers)
+        all_headers.pop("Content-Type", None)
+        if not with_credentials:
+            all_headers.pop("Authorization", None)
+        try:
+            response = await open_bulk_get(
+                url,
+                all_headers,
+                ssl_context=await self._tls.context_for(urlsplit(url).scheme),
+                connect_timeout=STREAM_TIMEOUT.connect,
+            )
+        except httpx.HTTPError as exc:
+            raise self.transport_failure(exc, rpc, reading_body=False) from None
+        try:
+            yield response
+        finally:
+            response.close()
 
     # --- generic RPC -----------------------------------------------------------------------
 

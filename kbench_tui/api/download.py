@@ -17,7 +17,9 @@ other transfers on the event loop keep receiving meanwhile; a cancellation waits
 thread to finish rather than leave its files half-written.
 
 Redirects are followed by hand: credentials go only to the endpoint's own origin, never to
-the host a redirect points at (a signed storage URL needs none).
+the host a redirect points at (a signed storage URL needs none). The GETs (the storage URL,
+the resumes) are read by `RpcConnection.open_get`: api/bulk.py's reader, which hands the
+body to the file with one copy per byte, instead of httpx's 64 KB pieces.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from kbench_tui.api.bulk import BulkResponse
 from kbench_tui.api.connection import RpcConnection
 from kbench_tui.api.errors import ApiError, AuthError, ProtocolError
 from kbench_tui.api.retry import RetryableFailure, RetryPolicy, retry_delay, should_retry
@@ -159,9 +162,7 @@ class _Download:
             if target.validator:
                 headers["If-Range"] = target.validator
             options = self._request_options(target.url, headers)
-            async with self.client.open_stream(
-                target.url, None, rpc=RPC, method="GET", **options
-            ) as response:
+            async with self.client.open_get(target.url, rpc=RPC, **options) as response:
                 status = response.status_code
                 if status == 206 and self._range_matches(response, offset, target):
                     await self._receive(response, offset, target.size)
@@ -187,9 +188,11 @@ class _Download:
         method = "POST"
         for _ in range(MAX_REDIRECTS + 1):
             options = self._request_options(url, {})
-            async with self.client.open_stream(
-                url, body, rpc=RPC, method=method, **options
-            ) as response:
+            if method == "GET":
+                opened = self.client.open_get(url, rpc=RPC, **options)
+            else:
+                opened = self.client.open_stream(url, body, rpc=RPC, method=method, **options)
+            async with opened as response:
                 location = response.headers.get("location")
                 if response.status_code in (301, 302, 303, 307, 308) and location:
                     url = urljoin(str(response.url), location)
@@ -202,7 +205,7 @@ class _Download:
                 return
         raise RetryableFailure(ProtocolError("too many redirects", rpc=RPC), sent=True)
 
-    async def _check_zip_answer(self, response: httpx.Response) -> None:
+    async def _check_zip_answer(self, response: httpx.Response | BulkResponse) -> None:
         content_type = response.headers.get("content-type", "")
         if response.status_code >= 300 or "application/json" in content_type:
             try:
@@ -214,7 +217,7 @@ class _Download:
             )
             raise RetryableFailure(error, sent=True)
 
-    def _target_of(self, response: httpx.Response, url: str) -> _Target:
+    def _target_of(self, response: httpx.Response | BulkResponse, url: str) -> _Target:
         length = response.headers.get("content-length")
         size = int(length) if length and length.isdigit() else None
         validator = response.headers.get("etag") or response.headers.get("last-modified")
@@ -222,7 +225,9 @@ class _Download:
         return _Target(url, validator, size, resumable=bool(validator and size and ranges))
 
     @staticmethod
-    def _range_matches(response: httpx.Response, offset: int, target: _Target) -> bool:
+    def _range_matches(
+        response: httpx.Response | BulkResponse, offset: int, target: _Target
+    ) -> bool:
         """A 206 continues our file only if it starts at `offset` of the same-sized object."""
         match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
         if match is None or int(match[1]) != offset or match[3] != str(target.size):
@@ -231,7 +236,9 @@ class _Download:
         recorded_etag = target.validator if target.validator and '"' in target.validator else None
         return etag is None or recorded_etag is None or etag == recorded_etag
 
-    async def _receive(self, response: httpx.Response, offset: int, size: int | None) -> None:
+    async def _receive(
+        self, response: httpx.Response | BulkResponse, offset: int, size: int | None
+    ) -> None:
         """Write the body at `offset` (0 truncates), reporting progress per chunk."""
         target = self.target
         if target is not None and target.resumable:
@@ -240,15 +247,23 @@ class _Download:
         with open(self.part, "r+b" if offset else "wb") as sink:
             sink.seek(offset)
             sink.truncate()
+
+            def write(chunk: bytes | memoryview) -> None:
+                nonlocal done
+                sink.write(chunk)
+                done += len(chunk)
+                self.transferred += len(chunk)
+                if self.progress is not None:
+                    self.progress(done, size)
+
             try:
-                # No chunk_size: httpx would buffer up to it, and a cut would lose the
-                # buffered bytes; as received, every byte that arrived is on disk.
-                async for chunk in response.aiter_raw():
-                    sink.write(chunk)
-                    done += len(chunk)
-                    self.transferred += len(chunk)
-                    if self.progress is not None:
-                        self.progress(done, size)
+                # Every byte that arrived is on disk when a cut is noticed: the bulk reader
+                # passes each piece on as received, and httpx (no chunk_size) does not buffer.
+                if isinstance(response, BulkResponse):
+                    await response.stream_into(write)
+                else:
+                    async for chunk in response.aiter_raw():
+                        write(chunk)
             except httpx.HTTPError as exc:
                 raise self.client.transport_failure(exc, RPC, reading_body=True) from None
             finally:

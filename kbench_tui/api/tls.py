@@ -50,6 +50,16 @@ class OnDemandTLSTransport(httpx.AsyncBaseTransport):
                 )
             return self._secure
 
+    async def context_for(self, scheme: str) -> ssl.SSLContext | None:
+        """The context that verifies `scheme` (the https pool's own), None for http.
+
+        For connections made outside the pools (api/bulk.py), checked exactly as strictly.
+        """
+        if scheme != "https":
+            return None
+        pool = self._secure or await self._secure_pool()
+        return pool.ssl_context
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme == "https":
             pool = self._secure or await self._secure_pool()

@@ -1,0 +1,366 @@
+"""Bulk GET: a download's body from the socket into the caller's file, one copy per byte.
+
+Through httpx, httpcore and h11 a body arrives in 64 KB pieces, each copied three or four
+times on its way and passed up through several layers: ~0.24 s of CPU per 160 MB on the
+benchmark machine, more than the rest of a download together (docs/performance.md). The
+GETs of a download — the signed storage URL that DownloadBenchmarkTaskRunOutput redirects
+to, and the Range requests that resume it — are read here instead: an
+`asyncio.BufferedProtocol` receives into one reused 1 MiB buffer and hands each piece to
+the caller's sink (a file write) before the next one is received. Nothing is queued, so
+memory stays at the one buffer whatever the size of the body.
+
+Deliberately small: one GET per connection (`Connection: close`), HTTP/1.1 over TCP or TLS
+(verified by the context the caller passes: the one the https pool uses), the request
+written and the response head parsed by h11 (httpx's own parser), the body framed by
+Content-Length, by the chunked transfer coding, or by the end of the connection. Failures
+are httpx's exception types with httpcore's wording, so `RpcConnection.transport_failure`
+and the retry rules classify them exactly as they classify the same fault through httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable
+
+import h11
+import httpx
+
+__all__ = ["BulkResponse", "Sink", "open_get"]
+
+Sink = Callable[[memoryview], object]
+"""Called with each piece of the body, in order; the view is only valid during the call."""
+
+_BUFFER_SIZE = 1024 * 1024
+_HEAD_LIMIT = 100 * 1024  # status line and headers of an answer, as httpcore allows
+_HAPPY_EYEBALLS_DELAY = 0.25  # as the httpx pools (api/aio.py)
+_NO_BODY = frozenset((204, 304))
+_LINE_WINDOW = 256
+
+
+class _Chunked:
+    """Decodes the chunked transfer coding (RFC 9112 §7.1) incrementally."""
+
+    def __init__(self) -> None:
+        self._line = bytearray()  # a chunk-size line or a trailer line being assembled
+        self._left = 0  # bytes of chunk data still to come
+        self._state = "size"  # size -> data -> crlf -> size ... -> trailer -> done
+
+    @property
+    def done(self) -> bool:
+        return self._state == "done"
+
+    def feed(self, data: memoryview, sink: Sink) -> int:
+        """Consume `data`, passing chunk data to `sink`; returns the body bytes passed."""
+        passed = 0
+        at = 0
+        end = len(data)
+        while at < end and self._state != "done":
+            if self._state == "data":
+                piece = data[at : at + self._left]
+                sink(piece)
+                passed += len(piece)
+                at += len(piece)
+                self._left -= len(piece)
+                if not self._left:
+                    self._state = "crlf"
+                continue
+            # Size lines are short: look for their end in a small window, not the rest.
+            window = bytes(data[at : at + _LINE_WINDOW])
+            newline = window.find(b"\n")
+            if newline < 0:
+                self._line += window
+                at += len(window)
+                if len(self._line) > _HEAD_LIMIT:
+                    raise httpx.RemoteProtocolError("chunk size line too long")
+                continue
+            self._line += window[:newline]
+            at += newline + 1
+            line = bytes(self._line).rstrip(b"\r")
+            self._line.clear()
+            self._end_of_line(line)
+        return passed
+
+    def _end_of_line(self, line: bytes) -> None:
+        if self._state == "crlf":
+            if line:
+                raise httpx.RemoteProtocolError("missing CRLF after chunk data")
+            self._state = "size"
+        elif self._state == "size":
+            digits = line.split(b";", 1)[0].strip()
+            if not digits or any(c not in b"0123456789abcdefABCDEF" for c in digits):
+                raise httpx.RemoteProtocolError("invalid chunk size")
+            self._left = int(digits, 16)
+            self._state = "data" if self._left else "trailer"
+        elif not line:  # the empty line that ends the trailer section
+            self._state = "done"
+
+
+class _GetProtocol(asyncio.BufferedProtocol):
+    """One GET on one connection: head through h11, then the body straight to the sink."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._buffer = memoryview(bytearray(_BUFFER_SIZE))
+        self.transport: asyncio.Transport | None = None
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_HEAD_LIMIT)
+        self.head: asyncio.Future[h11.Response] = loop.create_future()
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self.sink: Sink | None = None
+        self.pending = bytearray()  # body bytes received before a sink was given
+        self.length: int | None = None  # Content-Length, if that frames the body
+        self.chunked: _Chunked | None = None
+        self.received = 0  # body bytes passed to the sink
+        self.ended = False  # the peer closed (or the connection was lost)
+        self.end_error: Exception | None = None  # why the connection was lost, if not cleanly
+
+    # --- asyncio.BufferedProtocol ---------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        data = self._buffer[:nbytes]
+        try:
+            if not self.head.done():
+                self._head_data(bytes(data))
+            elif self.sink is None:
+                self.pending += data
+                if len(self.pending) >= _BUFFER_SIZE and self.transport is not None:
+                    self.transport.pause_reading()  # bounded until the caller reads
+            else:
+                self._body(data)
+        except BaseException as exc:  # a malformed answer or the sink's own failure
+            self._fail(exc)
+
+    def eof_received(self) -> None:
+        self._ended(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended(exc)
+
+    # --- parsing ----------------------------------------------------------------------------
+
+    def _head_data(self, data: bytes) -> None:
+        try:
+            self.h11.receive_data(data)
+            while True:
+                event = self.h11.next_event()
+                if event is h11.NEED_DATA:
+                    return
+                if isinstance(event, h11.Response):
+                    break
+                # InformationalResponse (1xx): the final answer follows. (h11 refuses a
+                # 101 Switching Protocols itself: this GET proposes no upgrade.)
+        except h11.RemoteProtocolError as exc:
+            raise httpx.RemoteProtocolError(str(exc)) from None
+        headers = {name: value for name, value in event.headers}
+        if event.status_code in _NO_BODY:
+            self.length = 0
+        elif b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+            self.chunked = _Chunked()
+        elif b"content-length" in headers:
+            self.length = int(headers[b"content-length"])  # h11 checked it is digits
+        self.pending += self.h11.trailing_data[0]
+        self.head.set_result(event)
+        if self.length == 0:
+            self._complete()
+
+    def start(self, sink: Sink) -> None:
+        """Pass the body to `sink` from now on, starting with what already arrived."""
+        self.sink = sink
+        pending, self.pending = self.pending, bytearray()
+        if pending and not self.finished.done():
+            try:
+                self._body(memoryview(pending))
+            except BaseException as exc:
+                self._fail(exc)
+        if self.finished.done():
+            return
+        if self.ended:
+            self._settle_end()
+        elif self.transport is not None:
+            self.transport.resume_reading()
+
+    def _body(self, data: memoryview) -> None:
+        sink = self.sink
+        assert sink is not None
+        if self.chunked is not None:
+            self.received += self.chunked.feed(data, sink)
+            if self.chunked.done:
+                self._complete()
+            return
+        if self.length is not None:
+            data = data[: self.length - self.received]
+        if data:
+            sink(data)
+            self.received += len(data)
+        if self.length is not None and self.received >= self.length:
+            self._complete()
+
+    # --- endings ----------------------------------------------------------------------------
+
+    def _complete(self) -> None:
+        if not self.finished.done():
+            self.finished.set_result(None)
+        if self.transport is not None:
+            self.transport.close()  # Connection: close, nothing else will be read
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self.head.done():
+            self.head.set_exception(exc)  # `open_get` raises it; there is no body to read
+            self.finished.cancel()
+        elif not self.finished.done():
+            self.finished.set_exception(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _ended(self, exc: Exception | None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.end_error = exc
+        if self.finished.done():
+            return
+        if not self.head.done():
+            if exc is not None:
+                self._fail(httpx.ReadError(str(exc) or type(exc).__name__))
+            else:
+                self._fail(
+                    httpx.RemoteProtocolError("Server disconnected without sending a response.")
+                )
+        elif self.sink is not None:
+            self._settle_end()
+        # else: `start` settles it after passing on the bytes that did arrive.
+
+    def _settle_end(self) -> None:
+        """The connection ended while the body was being read: complete or cut short?"""
+        exc = self.end_error
+        if exc is not None:
+            self._fail(httpx.ReadError(str(exc) or type(exc).__name__))
+        elif self.chunked is not None:
+            self._fail(
+                httpx.RemoteProtocolError(
+                    "peer closed connection without sending complete message body: "
+                    "incomplete chunked read"
+                )
+            )
+        elif self.length is not None:
+            self._fail(
+                httpx.RemoteProtocolError(
+                    "peer closed connection without sending complete message body: "
+                    f"received {self.received} bytes, expected {self.length}"
+                )
+            )
+        else:
+            self._complete()  # the end of the connection ends a body framed by nothing
+
+
+class BulkResponse:
+    """The answer to `open_get`: status and headers as httpx has them, the body on demand."""
+
+    def __init__(self, url: str, protocol: _GetProtocol, event: h11.Response) -> None:
+        self.url = url
+        self.status_code: int = event.status_code
+        self.reason_phrase: str = event.reason.decode("ascii", "replace")
+        self.headers = httpx.Headers([(k, v) for k, v in event.headers])
+        self._protocol = protocol
+        self._started = False
+
+    async def stream_into(self, sink: Sink) -> int:
+        """Pass the whole body to `sink` as it arrives; returns its length.
+
+        A cut connection raises httpx.RemoteProtocolError or httpx.ReadError after the
+        sink saw every byte that did arrive; an exception from the sink is re-raised as is.
+        """
+        if self._started:
+            raise RuntimeError("the body was already read")
+        self._started = True
+        protocol = self._protocol
+        protocol.start(sink)
+        await protocol.finished
+        return protocol.received
+
+    async def aread(self, limit: int = _BUFFER_SIZE) -> bytes:
+        """The body in memory (an error answer); more than `limit` bytes is cut there."""
+        content = bytearray()
+
+        def keep(piece: memoryview) -> None:
+            room = limit - len(content)
+            if room > 0:
+                content.extend(piece[:room])
+
+        await self.stream_into(keep)
+        return bytes(content)
+
+    def close(self) -> None:
+        transport = self._protocol.transport
+        if transport is not None:
+            transport.abort()
+
+
+async def open_get(
+    url: str,
+    headers: dict[str, str],
+    *,
+    ssl_context: ssl.SSLContext | None,
+    connect_timeout: float | None,
+) -> BulkResponse:
+    """Send `GET url` on a new connection and return once the response head is in.
+
+    `ssl_context` verifies https (required for it); the caller closes the response.
+    """
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https"):
+        raise httpx.UnsupportedProtocol(
+            f"Request URL has an unsupported protocol '{parsed.scheme}://'."
+        )
+    host = parsed.raw_host.decode("ascii")  # IDNA-encoded, brackets off an IPv6 literal
+    if not host:
+        raise httpx.UnsupportedProtocol("Request URL is missing a host.")
+    secure = parsed.scheme == "https"
+    if secure and ssl_context is None:
+        raise ValueError("https needs an ssl_context")
+    port = parsed.port or (443 if secure else 80)
+    loop = asyncio.get_running_loop()
+    protocol = _GetProtocol(loop)
+    try:
+        request = protocol.h11.send(
+            h11.Request(
+                method="GET",
+                target=parsed.raw_path,
+                headers=[
+                    ("Host", parsed.netloc.decode("ascii")),
+                    *headers.items(),
+                    ("Connection", "close"),
+                ],
+            )
+        )
+    except h11.LocalProtocolError as exc:  # a header value HTTP does not allow
+        raise httpx.LocalProtocolError(str(exc)) from None
+    connect = loop.create_connection(
+        lambda: protocol,
+        host,
+        port,
+        ssl=ssl_context if secure else None,
+        server_hostname=host if secure else None,
+        happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
+    )
+    try:
+        if connect_timeout is None:
+            transport, _ = await connect
+        else:
+            transport, _ = await asyncio.wait_for(connect, connect_timeout)
+    except asyncio.TimeoutError:
+        raise httpx.ConnectTimeout(f"no connection to {host} in time") from None
+    except OSError as exc:  # refused, unreachable, name not found, certificate refused
+        raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
+    try:
+        transport.write(request)
+        event = await protocol.head
+    except BaseException:
+        transport.abort()
+        raise
+    return BulkResponse(url, protocol, event)
