@@ -36,6 +36,7 @@ from kbench_tui.slugs import TaskRef, parse_task_argument
 if TYPE_CHECKING:
     from kbench_tui.api.client import BenchmarksClient, TaskLike
     from kbench_tui.api.connection import RpcConnection
+    from kbench_tui.api.reader import TaskReader
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -282,12 +283,15 @@ class TransferPlan:
 
 
 async def plan_task_downloads(
-    client: BenchmarksClient,
+    client: BenchmarksClient | TaskReader,
     task: TaskLike,
     output: Path,
     models: Iterable[str] | None = None,
 ) -> TransferPlan:
     """Look up the task's latest version and its runs; only COMPLETED/ERRORED runs download.
+
+    `client` may be the dashboard's `BenchmarksClient` or a pydantic-free `TaskReader`
+    (a one-shot process need not import the models to download).
 
     Paths follow §7.3: the task part is the normalised argument (`owner/task` adds a level),
     the version is the latest one (`unset` when unknown), runs in server order.

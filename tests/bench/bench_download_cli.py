@@ -7,8 +7,13 @@ task with 8 finished runs whose output zips are padded to `--size` bytes (20 MB 
 default). Each repetition downloads all 8 into a fresh directory, alternating:
 
 - ours: a whole `python -c` process planning the task's downloads and running them
-  through the dashboard's transfer manager (`kbench_tui.watch.transfers`, concurrent);
-- reference: the real kaggle CLI 2.2.4, `kaggle b t download TASK -o DIR` (one by one).
+  through the dashboard's transfer manager (`kbench_tui.watch.transfers`, concurrent),
+  reading through the pydantic-free `TaskReader` as a one-shot process would (the
+  dashboard has its client loaded long before a download);
+- reference: the real kaggle CLI 2.2.4, `kaggle b t download TASK -o DIR` (one by one);
+- also, on its own line: the user-facing one-shot `kbench-tui export TASK --with-results
+  --download DIR` (downloads, extracts and parses every result, writes the JSON export)
+  against the same CLI command.
 
 After every run the output tree is compared with the first CLI run's: the same files
 (`<task>/<version>/<model>/<run_id>/...`), byte for byte (sha256), nothing else beside
@@ -26,20 +31,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import SimProcess, alternate, clean_env, kaggle_cli, report, wall_time
+from _common import SimProcess, alternate, clean_env, kaggle_cli, kbench, report, wall_time
 from bench_polling import MODELS
 
 TASK = "bench-download"
 OURS = """
 import asyncio, sys
 from pathlib import Path
-from kbench_tui.api.client import BenchmarksClient
 from kbench_tui.api.download import DownloadState
+from kbench_tui.api.reader import TaskReader
 from kbench_tui.config import Credentials
 from kbench_tui.watch.transfers import TransferManager, plan_task_downloads
 
 async def main(url, task, output):
-    async with BenchmarksClient(url, Credentials.token("demo-token", source="bench")) as client:
+    async with TaskReader(url, Credentials.token("demo-token", source="bench")) as client:
         plan = await plan_task_downloads(client, task, Path(output))
         summary = await TransferManager(client).run(plan.jobs)
         assert summary.count(DownloadState.DONE) == len(plan.jobs) == 8, summary.line
@@ -85,8 +90,10 @@ def main() -> None:
         counter = iter(range(10_000))
         expected: dict[str, tuple[int, str]] = {}
 
-        def timed(name: str, command: list[str]) -> float:
+        def timed(name: str, command: list[str], make_target: bool = False) -> float:
             target = root / f"{name}-{next(counter)}"
+            if make_target:
+                target.mkdir()  # export --download wants an existing directory
             seconds = wall_time([*command, str(target)], env)
             found = tree(target)
             if not expected:
@@ -103,15 +110,27 @@ def main() -> None:
         def cli() -> float:
             return timed("cli", kaggle_cli("b", "t", "download", TASK, "-o"))
 
-        cli(), ours()  # warm the simulator's zip cache; the CLI's files are the reference
+        def export() -> float:
+            command = kbench("export", "--endpoint", sim.url, TASK, "--with-results", "--download")
+            return timed("export", command, make_target=True)
+
+        cli(), ours(), export()  # warm the simulator's zip cache; the CLI's files are the reference
         sim.call("faults", specs=["latency=50ms"])
         mine, theirs = alternate(ours, cli, options.repetitions)
+        exported, theirs_again = alternate(export, cli, options.repetitions)
     shutil.rmtree(root, ignore_errors=True)
+    size = f"{options.size / 1e6:.0f} MB"
     report(
-        f"8 downloads of {options.size / 1e6:.0f} MB, 50 ms latency, vs `kaggle b t download`",
+        f"8 downloads of {size}, 50 ms latency, vs `kaggle b t download`",
         mine,
         theirs,
         "goal <= 0.33x, i.e. >= 3x faster",
+    )
+    report(
+        f"`kbench-tui export --with-results --download` of the same 8 x {size}",
+        exported,
+        theirs_again,
+        "the user-facing one-shot; also parses and exports every result",
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from kbench_tui.api.client import BenchmarksClient, RetryPolicy
 from kbench_tui.api.download import DownloadResult, DownloadState, download_run_output
 from kbench_tui.api.errors import ApiError
+from kbench_tui.api.reader import TaskReader
 from kbench_tui.config import Credentials
 from kbench_tui.sim.runner import RunningSim
 from kbench_tui.watch import transfers
@@ -109,6 +110,23 @@ async def test_eight_concurrent_downloads_are_byte_identical_to_serial_ones(
     assert all(e.rate >= 0 for e in progress)
     last = {e.run_id: e for e in progress}
     assert all(e.fraction == 1.0 for e in last.values()), "the final progress is always sent"
+
+
+async def test_a_task_reader_plans_and_downloads_like_the_client(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    """A one-shot process downloads through the pydantic-free reader: same plan, same tree."""
+    finished_task(sim)
+    reader = TaskReader(sim.url, Credentials.token("demo-token"), sleep=_no_sleep)
+    async with reader, client_for(sim) as client:
+        plan = await plan_task_downloads(reader, "bulk", tmp_path / "reader")
+        reference = await plan_task_downloads(client, "bulk", tmp_path / "client")
+        assert plan.jobs == reference.with_output(tmp_path / "reader").jobs
+        assert (plan.version, plan.in_progress) == (reference.version, reference.in_progress)
+        summary = await TransferManager(reader).run(plan.jobs)
+        await TransferManager(client).run(reference.jobs)
+    assert summary.count(DownloadState.DONE) == 8
+    assert tree(tmp_path / "reader") == tree(tmp_path / "client")
 
 
 async def test_second_run_is_cached_and_the_tip_counts_runs_without_sources(
