@@ -138,10 +138,15 @@ async def test_follow_pauses_on_scroll_up_counts_new_lines_and_resumes_with_G(
         assert len(view.lines) > before
         assert f"+{view.unseen} new lines" in str(badge.render())
         assert view.scroll_y < view.max_scroll_y, "a paused view does not jump"
+        await pilot.pause()
+        paused_width = badge.size.width
         await pilot.press("G")
         await wait_for(pilot, lambda: view.following)
         assert view.unseen == 0 and view.scroll_y == view.max_scroll_y
-        assert "FOLLOW" in str(badge.render())
+        assert str(badge.render()).endswith(" FOLLOW ")
+        # Narrower, but padded to the session's widest: no whole-screen layout per toggle.
+        await pilot.pause()
+        assert badge.size.width == paused_width
 
 
 async def test_choosing_another_run_cancels_the_previous_stream(

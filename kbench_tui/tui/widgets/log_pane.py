@@ -78,6 +78,8 @@ class LogPane(Vertical):
         self._header_at = 0.0
         self._shown: tuple[Text, Text] | None = None
         """The title and badge on screen (updates that change nothing are skipped)."""
+        self._badge_width = 0
+        """The widest badge of this session: narrower ones are padded to it (see below)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-header"):
@@ -108,6 +110,7 @@ class LogPane(Vertical):
         self.phases = {}
         self.received = 0
         self.note = ""
+        self._badge_width = 0
         self.view.clear()
         self.view.prefix_width = max((len(label) for label in self.labels), default=0)
         self.view.remove_class("hidden")
@@ -121,6 +124,7 @@ class LogPane(Vertical):
         self.title = "Log"
         self.phases = {}
         self.received = 0
+        self._badge_width = 0
         self.view.clear()
         self.view.add_class("hidden")
         empty = self.query_one("#log-empty", Static)
@@ -190,6 +194,13 @@ class LogPane(Vertical):
             # A status that arrives while the app closes: the header has gone already.
             return
         badge = self._badge()
+        # A badge that changes width lays out the whole screen (every pane re-rendered:
+        # 40-70 ms at 1,000 tasks), and it did on every FOLLOW/PAUSED toggle while lines
+        # kept coming. Within a session it only grows: narrower ones are padded on the left.
+        if badge.cell_len < self._badge_width:
+            badge.pad_left(self._badge_width - badge.cell_len)
+        else:
+            self._badge_width = badge.cell_len
         shown = self._shown
         if shown is None or shown[0] != title:
             # The title takes the header's remaining width whatever it says: no layout.
