@@ -524,3 +524,24 @@ async def test_an_error_answer_on_the_storage_get_is_reported(tmp_path: Path) ->
     assert result.state is DownloadState.FAILED
     assert "link expired" in result.message
     assert not (tmp_path / "901").exists()
+
+
+async def test_an_ipv6_literal_is_connected_to_and_named_in_host() -> None:
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        writer.write(head(2) + b"ok")
+        await writer.drain()
+
+    try:
+        server = serve(handler, host="::1")
+        port = await server.__aenter__()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        _, received, _ = await get_all(f"http://[::1]:{port}/x")
+    finally:
+        await server.__aexit__(None, None, None)
+    assert received == b"ok"
+    assert f"Host: [::1]:{port}".encode() in seen[0]
