@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import h11
 import httpx
 
 __all__ = ["BulkResponse", "Sink", "open_get"]
+
+_T = TypeVar("_T")
 
 Sink = Callable[[memoryview], object]
 """Called with each piece of the body, in order; the view is only valid during the call."""
@@ -202,6 +205,15 @@ class _GetProtocol(asyncio.BufferedProtocol):
 
     # --- endings ----------------------------------------------------------------------------
 
+    def abandon(self) -> None:
+        """No answer will be awaited (the connection was never made): settle the futures,
+        so that a failure the transport reported meanwhile is not logged as unretrieved."""
+        for waiter in (self.head, self.finished):
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()
+            else:
+                waiter.cancel()
+
     def _complete(self) -> None:
         if not self.finished.done():
             self.finished.set_result(None)
@@ -340,23 +352,13 @@ async def open_get(
         )
     except h11.LocalProtocolError as exc:  # a header value HTTP does not allow
         raise httpx.LocalProtocolError(str(exc)) from None
-    connect = loop.create_connection(
-        lambda: protocol,
-        host,
-        port,
-        ssl=ssl_context if secure else None,
-        server_hostname=host if secure else None,
-        happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
-    )
     try:
-        if connect_timeout is None:
-            transport, _ = await connect
-        else:
-            transport, _ = await asyncio.wait_for(connect, connect_timeout)
-    except asyncio.TimeoutError:
-        raise httpx.ConnectTimeout(f"no connection to {host} in time") from None
-    except OSError as exc:  # refused, unreachable, name not found, certificate refused
-        raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
+        transport = await _connect(
+            loop, protocol, host, port, ssl_context if secure else None, connect_timeout
+        )
+    except BaseException:
+        protocol.abandon()
+        raise
     try:
         transport.write(request)
         event = await protocol.head
@@ -364,3 +366,69 @@ async def open_get(
         transport.abort()
         raise
     return BulkResponse(url, protocol, event)
+
+
+async def _connect(
+    loop: asyncio.AbstractEventLoop,
+    protocol: _GetProtocol,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    timeout: float | None,
+) -> asyncio.Transport:
+    """TCP, then the TLS handshake, each within `timeout` as httpcore times them.
+
+    A timeout is ConnectTimeout, a refusal (or a certificate refused) ConnectError; a
+    cancellation is raised as such. None of them leaves a connection open.
+    """
+    connect = loop.create_connection(
+        lambda: protocol, host, port, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY
+    )
+    transport, _ = await _bounded(connect, timeout, host)
+    if ssl_context is None:
+        return transport
+    try:
+        handshake = loop.start_tls(transport, protocol, ssl_context, server_hostname=host)
+        secure = await _bounded(handshake, timeout, host)
+    except BaseException:
+        transport.abort()
+        raise
+    if secure is None:  # the peer went away during the handshake
+        transport.abort()
+        raise httpx.ConnectError("the connection was closed during the TLS handshake")
+    protocol.transport = secure
+    return secure
+
+
+async def _bounded(step: Awaitable[_T], timeout: float | None, host: str) -> _T:
+    """Await a connection step; unlike `asyncio.wait_for` on 3.11, a cancellation that
+    comes as the step completes is never swallowed, and what a step abandoned by a
+    timeout or a cancellation still makes is closed."""
+    task = asyncio.ensure_future(step)
+    try:
+        done, _ = await asyncio.wait((task,), timeout=timeout)
+    except BaseException:
+        _abandon(task)
+        raise
+    if not done:
+        _abandon(task)
+        raise httpx.ConnectTimeout(f"no connection to {host} in time")
+    try:
+        return task.result()
+    except OSError as exc:  # refused, unreachable, name not found, certificate refused
+        raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    """Cancel a connection step; if it completes all the same, close what it made."""
+
+    def close(finished: asyncio.Future[Any]) -> None:
+        if finished.cancelled() or finished.exception() is not None:
+            return
+        made = finished.result()
+        transport = made[0] if isinstance(made, tuple) else made
+        if transport is not None:
+            transport.abort()
+
+    task.cancel()
+    task.add_done_callback(close)

@@ -323,6 +323,48 @@ async def test_cancelling_a_read_closes_the_connection() -> None:
         await asyncio.wait_for(closed.wait(), 5)
 
 
+async def test_a_cancel_as_the_connection_completes_is_not_swallowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asyncio.wait_for on 3.11 drops a cancellation that arrives in the turn its awaitable
+    completes; the connection steps must not (and must close what they made)."""
+    requests = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        await read_request(reader)
+        requests += 1
+        writer.write(head(2) + b"ok")
+        await writer.drain()
+
+    loop = asyncio.get_running_loop()
+    real = loop.create_connection
+    made: list[asyncio.BaseTransport] = []
+    gate = loop.create_future()
+    connected = asyncio.Event()
+
+    async def connect_then_gate(*args: object, **kwargs: object) -> object:
+        transport, protocol = await real(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(transport)
+        connected.set()
+        await gate  # completes in the same loop turn as the cancel below
+        return transport, protocol
+
+    monkeypatch.setattr(loop, "create_connection", connect_then_gate)
+    async with serve(handler) as port:
+        task = asyncio.ensure_future(
+            open_get(f"http://127.0.0.1:{port}/", {}, ssl_context=None, connect_timeout=5)
+        )
+        await connected.wait()
+        gate.set_result(None)
+        assert task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert requests == 0 and made and made[0].is_closing()
+
+
 # --- TLS ----------------------------------------------------------------------------------
 
 BODY = body_of(3_000_000, seed=9)
