@@ -117,6 +117,9 @@ class _Download:
         self.progress = progress
         self.target: _Target | None = self._load_sidecar()
         self.transferred = 0
+        self.reached = 0
+        """The furthest the `.part` has got in this call: a retry counts as progress only
+        when it goes further (a restart from zero that is cut again is no progress)."""
 
     def _load_sidecar(self) -> _Target | None:
         if not self.part.exists():
@@ -253,6 +256,7 @@ class _Download:
                 sink.write(chunk)
                 done += len(chunk)
                 self.transferred += len(chunk)
+                self.reached = max(self.reached, done)
                 if self.progress is not None:
                     self.progress(done, size)
 
@@ -376,7 +380,7 @@ async def _with_resume(download: _Download, policy: RetryPolicy, client: RpcConn
     """Attempt until complete; give up after `max_attempts` failures in a row with no bytes."""
     failures = 0
     while True:
-        before = download.transferred
+        before = download.reached
         try:
             await download.attempt()
             return
@@ -384,9 +388,10 @@ async def _with_resume(download: _Download, policy: RetryPolicy, client: RpcConn
             error = failure.error
             if not should_retry(error, "read", sent=failure.sent):
                 raise error from None
-            # A cut after new bytes is progress: only failures in a row that brought no
-            # byte count towards giving up, so a long flaky download still completes.
-            failures = 0 if download.transferred > before else failures + 1
+            # A cut further into the archive than ever is progress: only failures in a row
+            # that got no further count towards giving up, so a long flaky download still
+            # completes, and one restarted from zero and cut again does not loop forever.
+            failures = 0 if download.reached > before else failures + 1
             if failures >= policy.max_attempts:
                 raise error from None
             delay = retry_delay(error, policy, max(failures - 1, 0), client.rng)

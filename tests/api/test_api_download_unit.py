@@ -308,3 +308,25 @@ async def test_cancelled_during_extraction_it_finishes_first(
         await task
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["901"]  # nothing half-done
     assert (dest / "sub" / "notes.txt").read_text() == "hello"
+
+
+async def test_a_download_that_cannot_resume_and_is_always_cut_gives_up(tmp_path: Path) -> None:
+    """No validator, no ranges: every retry starts from zero and is cut at the same place.
+    Bytes arrive each time, but the file never gets further: that is no progress."""
+    gets: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(302, headers={"Location": "http://storage.test/blob.zip"})
+        gets.append(request)
+        assert len(gets) < 50, "retried forever"  # the sleeps are instant: fail, not hang
+        stream = CutStream([GOOD[:1000]], httpx.RemoteProtocolError("peer closed connection"))
+        headers = {"Content-Length": str(len(GOOD)), "Content-Type": "application/zip"}
+        return httpx.Response(200, headers=headers, stream=stream)
+
+    client, sleep = mock_client(handler)  # type: ignore[arg-type]
+    result = await download_run_output(client, 901, tmp_path / "901")
+    assert result.state is DownloadState.FAILED
+    # The first attempt got somewhere; then max_attempts (5) that got no further.
+    assert len(gets) == 6 and len(sleep.delays) == 5
+    assert all("range" not in request.headers for request in gets)
