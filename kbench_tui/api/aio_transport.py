@@ -5,7 +5,8 @@ itself (`network_backend=` is public httpcore API) and repeats the little httpx 
 around it, on public API only: the request/response conversion, and httpx's mapping of
 httpcore exceptions to httpx ones (most specific match wins) that api/connection.py and
 api/retry.py classify. tests/api/test_api_aio.py checks the table still equals httpx's.
-No proxy support: the client mounts httpx's own transports for proxies (trust_env).
+No proxy support. Note that httpx reads the proxy environment variables (trust_env) only
+when it builds its own transport: with this one passed in, HTTP(S)_PROXY is not honoured.
 """
 
 from __future__ import annotations
