@@ -9,10 +9,12 @@ to, and the Range requests that resume it — are read here instead: an
 the caller's sink (a file write) before the next one is received. Nothing is queued, so
 memory stays at the one buffer whatever the size of the body.
 
-Deliberately small: one GET per connection (`Connection: close`), HTTP/1.1 over TCP or TLS
-(verified by the context the caller passes: the one the https pool uses), the request
-written and the response head parsed by h11 (httpx's own parser), the body framed by
-Content-Length, by the chunked transfer coding, or by the end of the connection. Failures
+Deliberately small: GET only, HTTP/1.1 over TCP or TLS (verified by the context the caller
+passes: the one the https pool uses), the request written and the response head parsed by
+h11 (httpx's own parser), the body framed by Content-Length, by the chunked transfer
+coding, or by the end of the connection. A `BulkPool` keeps the connections of answers
+read to their end for the next GETs to the same origin (a task's outputs share a storage
+host); without one, each GET has its own connection (`Connection: close`). Failures
 are httpx's exception types with httpcore's wording, so `RpcConnection.transport_failure`
 and the retry rules classify them exactly as they classify the same fault through httpx.
 """
@@ -21,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import h11
 import httpx
 
-__all__ = ["BulkResponse", "Sink", "open_get"]
+__all__ = ["BulkPool", "BulkResponse", "Sink", "open_get"]
 
 _T = TypeVar("_T")
 
@@ -48,6 +51,7 @@ class _Chunked:
         self._line = bytearray()  # a chunk-size line or a trailer line being assembled
         self._left = 0  # bytes of chunk data still to come
         self._state = "size"  # size -> data -> crlf -> size ... -> trailer -> done
+        self.leftover = 0  # bytes that came after the body's end (the connection is spoilt)
 
     @property
     def done(self) -> bool:
@@ -82,6 +86,8 @@ class _Chunked:
             line = bytes(self._line).rstrip(b"\r")
             self._line.clear()
             self._end_of_line(line)
+        if self._state == "done":
+            self.leftover += end - at
         return passed
 
     def _end_of_line(self, line: bytes) -> None:
@@ -102,19 +108,29 @@ class _Chunked:
 class _GetProtocol(asyncio.BufferedProtocol):
     """One GET on one connection: head through h11, then the body straight to the sink."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, keep_alive: bool = False) -> None:
+        self._loop = loop
         self._buffer = memoryview(bytearray(_BUFFER_SIZE))
         self.transport: asyncio.Transport | None = None
+        self.keep_alive = keep_alive  # the requests do not ask the server to close
+        self.ended = False  # the peer closed (or the connection was lost)
+        self.end_error: Exception | None = None  # why the connection was lost, if not cleanly
+        self.idle = False  # between two requests, kept by a BulkPool
+        self.start_request()
+
+    def start_request(self) -> None:
+        """State for the next request on this connection (a new one, or a kept-alive one)."""
+        self.idle = False
         self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_HEAD_LIMIT)
-        self.head: asyncio.Future[h11.Response] = loop.create_future()
-        self.finished: asyncio.Future[None] = loop.create_future()
+        self.head: asyncio.Future[h11.Response] = self._loop.create_future()
+        self.finished: asyncio.Future[None] = self._loop.create_future()
+        self.answered = False  # any byte of an answer to this request arrived
         self.sink: Sink | None = None
         self.pending = bytearray()  # body bytes received before a sink was given
         self.length: int | None = None  # Content-Length, if that frames the body
         self.chunked: _Chunked | None = None
         self.received = 0  # body bytes passed to the sink
-        self.ended = False  # the peer closed (or the connection was lost)
-        self.end_error: Exception | None = None  # why the connection was lost, if not cleanly
+        self.reusable = False  # the answer allows another request on this connection
 
     # --- asyncio.BufferedProtocol ---------------------------------------------------------
 
@@ -126,6 +142,12 @@ class _GetProtocol(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         data = self._buffer[:nbytes]
+        if self.idle:  # nothing may come between answers: the connection is spoilt
+            self.reusable = False
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        self.answered = True
         try:
             if not self.head.done():
                 self._head_data(bytes(data))
@@ -166,6 +188,12 @@ class _GetProtocol(asyncio.BufferedProtocol):
             self.chunked = _Chunked()
         elif b"content-length" in headers:
             self.length = int(headers[b"content-length"])  # h11 checked it is digits
+        self.reusable = (
+            self.keep_alive
+            and event.http_version == b"1.1"
+            and b"close" not in headers.get(b"connection", b"").lower()
+            and (self.length is not None or self.chunked is not None)
+        )
         self.pending += self.h11.trailing_data[0]
         self.head.set_result(event)
         if self.length == 0:
@@ -193,9 +221,13 @@ class _GetProtocol(asyncio.BufferedProtocol):
         if self.chunked is not None:
             self.received += self.chunked.feed(data, sink)
             if self.chunked.done:
+                if self.chunked.leftover:
+                    self.reusable = False
                 self._complete()
             return
         if self.length is not None:
+            if len(data) > self.length - self.received:
+                self.reusable = False  # more than the answer: the connection is spoilt
             data = data[: self.length - self.received]
         if data:
             sink(data)
@@ -217,10 +249,11 @@ class _GetProtocol(asyncio.BufferedProtocol):
     def _complete(self) -> None:
         if not self.finished.done():
             self.finished.set_result(None)
-        if self.transport is not None:
-            self.transport.close()  # Connection: close, nothing else will be read
+        if not self.reusable and self.transport is not None:
+            self.transport.close()  # nothing else will be read on it
 
     def _fail(self, exc: BaseException) -> None:
+        self.reusable = False
         if not self.head.done():
             self.head.set_exception(exc)  # `open_get` raises it; there is no body to read
             self.finished.cancel()
@@ -234,6 +267,7 @@ class _GetProtocol(asyncio.BufferedProtocol):
             return
         self.ended = True
         self.end_error = exc
+        self.reusable = False
         if self.finished.done():
             return
         if not self.head.done():
@@ -273,8 +307,17 @@ class _GetProtocol(asyncio.BufferedProtocol):
 class BulkResponse:
     """The answer to `open_get`: status and headers as httpx has them, the body on demand."""
 
-    def __init__(self, url: str, protocol: _GetProtocol, event: h11.Response) -> None:
+    def __init__(
+        self,
+        url: str,
+        protocol: _GetProtocol,
+        event: h11.Response,
+        pool: BulkPool | None = None,
+        origin: tuple[str, str, int] = ("", "", 0),
+    ) -> None:
         self.url = url
+        self._pool = pool
+        self._origin = origin
         self.status_code: int = event.status_code
         self.reason_phrase: str = event.reason.decode("ascii", "replace")
         self.headers = httpx.Headers([(k, v) for k, v in event.headers])
@@ -308,9 +351,75 @@ class BulkResponse:
         return bytes(content)
 
     def close(self) -> None:
-        transport = self._protocol.transport
+        """Done with the answer: its connection goes back to the pool if it can carry
+        another request (the whole body was read, the server keeps it open), else shut."""
+        protocol = self._protocol
+        finished = protocol.finished
+        if (
+            self._pool is not None
+            and finished.done()
+            and not finished.cancelled()
+            and finished.exception() is None
+            and protocol.reusable
+            and not protocol.ended
+        ):
+            protocol.idle = True
+            self._pool.give(self._origin, protocol)
+            return
+        transport = protocol.transport
         if transport is not None:
             transport.abort()
+
+
+class BulkPool:
+    """Kept-alive connections of answers read to their end, by origin, for the next GETs.
+
+    A task's outputs usually sit on one storage host: past the first `max_idle` runs,
+    each GET reuses a connection instead of paying a TCP and TLS handshake again.
+    Connections idle longer than `expiry` seconds, or closed by the server, are dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_idle: int = 8,
+        expiry: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_idle = max_idle
+        self._expiry = expiry
+        self._clock = clock
+        self._idle: dict[tuple[str, str, int], list[tuple[float, _GetProtocol]]] = {}
+
+    def take(self, origin: tuple[str, str, int]) -> _GetProtocol | None:
+        """The most recently kept usable connection to `origin`, if any."""
+        kept = self._idle.get(origin)
+        now = self._clock()
+        while kept:
+            since, protocol = kept.pop()
+            transport = protocol.transport
+            if transport is None:
+                continue
+            if now - since <= self._expiry and not protocol.ended and not transport.is_closing():
+                return protocol
+            transport.abort()
+        return None
+
+    def give(self, origin: tuple[str, str, int], protocol: _GetProtocol) -> None:
+        kept = self._idle.setdefault(origin, [])
+        kept.append((self._clock(), protocol))
+        while len(kept) > self._max_idle:
+            _, oldest = kept.pop(0)
+            if oldest.transport is not None:
+                oldest.transport.abort()
+
+    def close(self) -> None:
+        """Close every kept connection."""
+        for kept in self._idle.values():
+            for _, protocol in kept:
+                if protocol.transport is not None:
+                    protocol.transport.abort()
+        self._idle.clear()
 
 
 async def open_get(
@@ -319,10 +428,14 @@ async def open_get(
     *,
     ssl_context: ssl.SSLContext | None,
     connect_timeout: float | None,
+    pool: BulkPool | None = None,
 ) -> BulkResponse:
-    """Send `GET url` on a new connection and return once the response head is in.
+    """Send `GET url` and return once the response head is in.
 
-    `ssl_context` verifies https (required for it); the caller closes the response.
+    `ssl_context` verifies https (required for it); the caller closes the response. With
+    a `pool`, a kept-alive connection to the same origin is used when there is one (and
+    a fresh one if that turns out to have been closed by the server meanwhile);
+    without, the connection is opened for this request and closed after it.
     """
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https"):
@@ -336,36 +449,49 @@ async def open_get(
     if secure and ssl_context is None:
         raise ValueError("https needs an ssl_context")
     port = parsed.port or (443 if secure else 80)
+    origin = (parsed.scheme, host, port)
+    fields = [("Host", parsed.netloc.decode("ascii")), *headers.items()]
+    if pool is None:
+        fields.append(("Connection", "close"))
     loop = asyncio.get_running_loop()
-    protocol = _GetProtocol(loop)
-    try:
-        request = protocol.h11.send(
-            h11.Request(
-                method="GET",
-                target=parsed.raw_path,
-                headers=[
-                    ("Host", parsed.netloc.decode("ascii")),
-                    *headers.items(),
-                    ("Connection", "close"),
-                ],
+    while True:
+        protocol = pool.take(origin) if pool is not None else None
+        reused = protocol is not None
+        if protocol is None:
+            protocol = _GetProtocol(loop, keep_alive=pool is not None)
+        else:
+            protocol.start_request()
+        try:
+            request = protocol.h11.send(
+                h11.Request(method="GET", target=parsed.raw_path, headers=fields)
             )
-        )
-    except h11.LocalProtocolError as exc:  # a header value HTTP does not allow
-        raise httpx.LocalProtocolError(str(exc)) from None
-    try:
-        transport = await _connect(
-            loop, protocol, host, port, ssl_context if secure else None, connect_timeout
-        )
-    except BaseException:
-        protocol.abandon()
-        raise
-    try:
-        transport.write(request)
-        event = await protocol.head
-    except BaseException:
-        transport.abort()
-        raise
-    return BulkResponse(url, protocol, event)
+        except h11.LocalProtocolError as exc:  # a header value HTTP does not allow
+            if reused and pool is not None:
+                pool.give(origin, protocol)
+            raise httpx.LocalProtocolError(str(exc)) from None
+        if reused:
+            assert protocol.transport is not None
+            transport = protocol.transport
+        else:
+            try:
+                transport = await _connect(
+                    loop, protocol, host, port, ssl_context if secure else None, connect_timeout
+                )
+            except BaseException:
+                protocol.abandon()
+                raise
+        try:
+            transport.write(request)
+            event = await protocol.head
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            transport.abort()
+            if reused and not protocol.answered:
+                continue  # the server had closed the kept connection: a fresh one
+            raise
+        except BaseException:
+            transport.abort()
+            raise
+        return BulkResponse(url, protocol, event, pool, origin)
 
 
 async def _connect(

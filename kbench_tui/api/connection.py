@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kbench_tui import __version__
-from kbench_tui.api.bulk import BulkResponse
+from kbench_tui.api.bulk import BulkPool, BulkResponse
 from kbench_tui.api.bulk import open_get as open_bulk_get
 from kbench_tui.api.errors import ApiError, ProtocolError, UnreachableError, error_for_status
 from kbench_tui.api.retry import (
@@ -88,6 +88,7 @@ class RpcConnection:
         # Downloads' GETs read with api/bulk.py on the same verification; a transport given
         # by the caller (tests, custom setups) carries everything instead.
         self._tls = None if transport is not None else OnDemandTLSTransport()
+        self._bulk_pool = BulkPool() if self._tls is not None else None
         self.http = httpx.AsyncClient(
             transport=transport or self._tls,
             timeout=self.timeout,
@@ -105,7 +106,9 @@ class RpcConnection:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
+        if self._bulk_pool is not None:
+            self._bulk_pool.close()
         await self.http.aclose()
 
     # --- building blocks -------------------------------------------------------------------
@@ -278,6 +281,7 @@ class RpcConnection:
                 all_headers,
                 ssl_context=await self._tls.context_for(urlsplit(url).scheme),
                 connect_timeout=STREAM_TIMEOUT.connect,
+                pool=self._bulk_pool,
             )
         except httpx.HTTPError as exc:
             raise self.transport_failure(exc, rpc, reading_body=False) from None

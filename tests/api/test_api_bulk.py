@@ -28,7 +28,7 @@ from aio_helpers import (
 from api_helpers import CANARY, FakeSleep
 from test_api_aio_tls import pki, server_context  # noqa: F401 - the fixture is used by name
 
-from kbench_tui.api.bulk import BulkResponse, open_get
+from kbench_tui.api.bulk import BulkPool, BulkResponse, open_get
 from kbench_tui.api.connection import RpcConnection
 from kbench_tui.api.download import DownloadState, download_run_output
 from kbench_tui.api.errors import UnreachableError
@@ -587,3 +587,158 @@ async def test_an_ipv6_literal_is_connected_to_and_named_in_host() -> None:
         await server.__aexit__(None, None, None)
     assert received == b"ok"
     assert f"Host: [::1]:{port}".encode() in seen[0]
+
+
+# --- keep-alive (BulkPool) ------------------------------------------------------------------
+
+
+def keep_alive_server(
+    *, close_header: bool = False, drop_after_first: bool = False, refuse_second: bool = False
+) -> tuple[Handler, list[list[bytes]]]:
+    """Answers every request on a connection with `ok <n>`; the requests, by connection.
+
+    `close_header`: say `Connection: close`; `drop_after_first`: close the connection after
+    its first answer; `refuse_second`: close it on a second request without answering.
+    """
+    connections: list[list[bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen: list[bytes] = []
+        connections.append(seen)
+        while True:
+            try:
+                seen.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                return
+            if refuse_second and len(seen) == 2:
+                return
+            body = b"ok %d" % len(seen)
+            extra = ("connection: close",) if close_header else ()
+            writer.write(head(len(body), *extra) + body)
+            await writer.drain()
+            if close_header or drop_after_first:
+                writer.close()
+                return
+
+    return handler, connections
+
+
+async def get_pooled(url: str, pool: BulkPool) -> bytes:
+    response = await open_get(url, {}, ssl_context=None, connect_timeout=2.0, pool=pool)
+    try:
+        return await response.aread()
+    finally:
+        response.close()
+
+
+async def test_a_pool_reuses_the_connection_of_an_answer_read_to_its_end() -> None:
+    handler, connections = keep_alive_server()
+    pool = BulkPool()
+    async with serve(handler) as port:
+        url = f"http://127.0.0.1:{port}/blob"
+        assert [await get_pooled(url, pool) for _ in range(3)] == [b"ok 1", b"ok 2", b"ok 3"]
+        assert len(connections) == 1 and len(connections[0]) == 3
+        assert all(b"connection: close" not in r.lower() for r in connections[0])
+        pool.close()
+        for _ in range(20):  # the server sees the close
+            await asyncio.sleep(0.005)
+    # Without a pool: one connection per GET, and the request says so.
+    handler, connections = keep_alive_server()
+    async with serve(handler) as port:
+        for _ in range(2):
+            await get_all(f"http://127.0.0.1:{port}/blob")
+    assert len(connections) == 2 and b"Connection: close" in connections[0][0]
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["connection: close", "closes after answering", "closes on the next request"],
+)
+async def test_a_connection_the_server_closed_is_replaced_without_an_error(server: str) -> None:
+    handler, connections = keep_alive_server(
+        close_header=server == "connection: close",
+        drop_after_first=server == "closes after answering",
+        refuse_second=server == "closes on the next request",
+    )
+    pool = BulkPool()
+    async with serve(handler) as port:
+        url = f"http://127.0.0.1:{port}/blob"
+        assert await get_pooled(url, pool) == b"ok 1"
+        await asyncio.sleep(0.02)  # a FIN, if any, has arrived
+        assert await get_pooled(url, pool) == b"ok 1"  # answered on a new connection
+        pool.close()
+    assert len(connections) == 2
+
+
+async def test_unread_or_unframed_answers_are_not_kept() -> None:
+    opened = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal opened
+        opened += 1
+        while True:
+            try:
+                request = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            if b"/until-close" in request:
+                writer.write(b"HTTP/1.1 200 OK\r\n\r\nto the end")
+                await writer.drain()
+                writer.close()
+                return
+            writer.write(head(100_000) + b"u" * 100_000)
+            await writer.drain()
+
+    pool = BulkPool()
+    async with serve(handler) as port:
+        base = f"http://127.0.0.1:{port}"
+        unread = await open_get(f"{base}/big", {}, ssl_context=None, connect_timeout=2, pool=pool)
+        unread.close()  # body never read: the connection cannot carry another request
+        assert await get_pooled(f"{base}/until-close", pool) == b"to the end"
+        assert await get_pooled(f"{base}/big", pool) == b"u" * 100_000
+        assert await get_pooled(f"{base}/big", pool) == b"u" * 100_000
+        pool.close()
+    assert opened == 3  # the last two GETs shared one
+
+
+async def test_kept_connections_expire() -> None:
+    handler, connections = keep_alive_server()
+    now = [0.0]
+    pool = BulkPool(expiry=5.0, clock=lambda: now[0])
+    async with serve(handler) as port:
+        url = f"http://127.0.0.1:{port}/blob"
+        await get_pooled(url, pool)
+        now[0] += 4.0
+        await get_pooled(url, pool)  # still fresh: reused
+        now[0] += 6.0
+        await get_pooled(url, pool)  # idle too long: a new connection
+        pool.close()
+    assert [len(requests) for requests in connections] == [2, 1]
+
+
+async def test_downloads_of_one_task_share_a_storage_connection(tmp_path: Path) -> None:
+    """Through the product's connection: the second run's GET reuses the first's."""
+    storage, seen = download_server(None)
+    opened = 0
+
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal opened
+        opened += 1
+        while not reader.at_eof():
+            try:
+                await storage(reader, writer)
+            except asyncio.IncompleteReadError:
+                return
+
+    async with (
+        serve(counting) as port,
+        RpcConnection(f"http://127.0.0.1:{port}", None) as connection,
+    ):
+        for run_id in (901, 902):
+            result = await download_run_output(connection, run_id, tmp_path / str(run_id))
+            assert result.state is DownloadState.DONE
+    gets = [r for r in seen if r.startswith(b"GET")]
+    assert len(gets) == 2
+    # The RPC POSTs go through httpx's pool (one connection: the 302's empty body is read,
+    # so it is kept), the GETs through the bulk pool (one): two, whatever the runs.
+    assert opened == 2
