@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -50,6 +51,7 @@ __all__ = ["DownloadResult", "DownloadState", "download_run_output", "run_output
 RPC = "DownloadBenchmarkTaskRunOutput"
 TASKS = "benchmarks.BenchmarkTasksApiService"
 MAX_REDIRECTS = 5
+_SMALL_BODY = 64 * 1024  # a redirect body read to keep its connection (see _read_small_body)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 Progress = Callable[[int, int | None], None]
@@ -201,6 +203,7 @@ class _Download:
                     url = urljoin(str(response.url), location)
                     if response.status_code in (301, 302, 303):
                         method, body = "GET", None  # like browsers and requests
+                    await _read_small_body(response)
                     continue
                 await self._check_zip_answer(response)
                 self.target = self._target_of(response, url)
@@ -276,6 +279,18 @@ class _Download:
             raise RetryableFailure(
                 ProtocolError(f"received {done} of {size} bytes", rpc=RPC), sent=True
             )
+
+
+async def _read_small_body(response: httpx.Response | BulkResponse) -> None:
+    """Read a redirect's body when it is known to be small: a connection whose answer was
+    not read to its end is closed, so each run's RPC would pay a new connection (and TLS
+    handshake) to the endpoint."""
+    length = response.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > _SMALL_BODY:
+        return
+    # A failure here only means the connection is not reused: nothing needs this body.
+    with suppress(httpx.HTTPError):
+        await response.aread()
 
 
 def _origin(url: str) -> str:
