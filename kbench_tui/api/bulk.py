@@ -188,13 +188,18 @@ class _GetProtocol(asyncio.BufferedProtocol):
             self.chunked = _Chunked()
         elif b"content-length" in headers:
             self.length = int(headers[b"content-length"])  # h11 checked it is digits
+        closing = any(
+            name == b"connection" and b"close" in value.lower() for name, value in event.headers
+        )
         self.reusable = (
             self.keep_alive
             and event.http_version == b"1.1"
-            and b"close" not in headers.get(b"connection", b"").lower()
+            and not closing
             and (self.length is not None or self.chunked is not None)
         )
         self.pending += self.h11.trailing_data[0]
+        if self.length == 0 and self.pending:
+            self.reusable = False  # bytes after an answer without a body: spoilt
         self.head.set_result(event)
         if self.length == 0:
             self._complete()
@@ -362,6 +367,7 @@ class BulkResponse:
             and finished.exception() is None
             and protocol.reusable
             and not protocol.ended
+            and not protocol.pending  # nothing unread may be left for the next answer
         ):
             protocol.idle = True
             self._pool.give(self._origin, protocol)
@@ -390,9 +396,12 @@ class BulkPool:
         self._expiry = expiry
         self._clock = clock
         self._idle: dict[tuple[str, str, int], list[tuple[float, _GetProtocol]]] = {}
+        self._closed = False
 
     def take(self, origin: tuple[str, str, int]) -> _GetProtocol | None:
         """The most recently kept usable connection to `origin`, if any."""
+        if self._closed:
+            return None
         kept = self._idle.get(origin)
         now = self._clock()
         while kept:
@@ -406,6 +415,10 @@ class BulkPool:
         return None
 
     def give(self, origin: tuple[str, str, int], protocol: _GetProtocol) -> None:
+        if self._closed:  # an answer read to its end after the pool was closed
+            if protocol.transport is not None:
+                protocol.transport.abort()
+            return
         kept = self._idle.setdefault(origin, [])
         kept.append((self._clock(), protocol))
         while len(kept) > self._max_idle:
@@ -414,7 +427,8 @@ class BulkPool:
                 oldest.transport.abort()
 
     def close(self) -> None:
-        """Close every kept connection."""
+        """Close every kept connection, and any given back from now on."""
+        self._closed = True
         for kept in self._idle.values():
             for _, protocol in kept:
                 if protocol.transport is not None:
@@ -453,6 +467,13 @@ async def open_get(
     fields = [("Host", parsed.netloc.decode("ascii")), *headers.items()]
     if pool is None:
         fields.append(("Connection", "close"))
+    try:
+        # Checked and written before any connection is involved (the bytes do not depend on
+        # it); each connection's own h11 state is then sent the very same request below.
+        get = h11.Request(method="GET", target=parsed.raw_path, headers=fields)
+        request = h11.Connection(h11.CLIENT).send(get)
+    except (h11.LocalProtocolError, UnicodeError) as exc:  # a header HTTP does not allow
+        raise httpx.LocalProtocolError(str(exc)) from None
     loop = asyncio.get_running_loop()
     while True:
         protocol = pool.take(origin) if pool is not None else None
@@ -461,14 +482,7 @@ async def open_get(
             protocol = _GetProtocol(loop, keep_alive=pool is not None)
         else:
             protocol.start_request()
-        try:
-            request = protocol.h11.send(
-                h11.Request(method="GET", target=parsed.raw_path, headers=fields)
-            )
-        except h11.LocalProtocolError as exc:  # a header value HTTP does not allow
-            if reused and pool is not None:
-                pool.give(origin, protocol)
-            raise httpx.LocalProtocolError(str(exc)) from None
+        protocol.h11.send(get)
         if reused:
             assert protocol.transport is not None
             transport = protocol.transport
@@ -482,7 +496,7 @@ async def open_get(
                 raise
         try:
             transport.write(request)
-            event = await protocol.head
+            answer = await protocol.head
         except (httpx.RemoteProtocolError, httpx.ReadError):
             transport.abort()
             if reused and not protocol.answered:
@@ -491,7 +505,7 @@ async def open_get(
         except BaseException:
             transport.abort()
             raise
-        return BulkResponse(url, protocol, event, pool, origin)
+        return BulkResponse(url, protocol, answer, pool, origin)
 
 
 async def _connect(

@@ -52,6 +52,7 @@ RPC = "DownloadBenchmarkTaskRunOutput"
 TASKS = "benchmarks.BenchmarkTasksApiService"
 MAX_REDIRECTS = 5
 _SMALL_BODY = 64 * 1024  # a redirect body read to keep its connection (see _read_small_body)
+_SMALL_BODY_WAIT = 2.0
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 Progress = Callable[[int, int | None], None]
@@ -288,9 +289,18 @@ async def _read_small_body(response: httpx.Response | BulkResponse) -> None:
     length = response.headers.get("content-length", "")
     if not length.isdigit() or int(length) > _SMALL_BODY:
         return
-    # A failure here only means the connection is not reused: nothing needs this body.
-    with suppress(httpx.HTTPError):
-        await response.aread()
+    # Briefly: downloads have no read timeout, and a body that never comes must not hold
+    # the download up. Failing or giving up only means the connection is not reused.
+    reading = asyncio.ensure_future(response.aread())
+    try:
+        await asyncio.wait((reading,), timeout=_SMALL_BODY_WAIT)
+    finally:
+        if not reading.done():
+            reading.cancel()
+            await asyncio.wait((reading,))
+    if not reading.cancelled():
+        with suppress(httpx.HTTPError):
+            reading.result()
 
 
 def _origin(url: str) -> str:

@@ -742,3 +742,60 @@ async def test_downloads_of_one_task_share_a_storage_connection(tmp_path: Path) 
     # The RPC POSTs go through httpx's pool (one connection: the 302's empty body is read,
     # so it is kept), the GETs through the bulk pool (one): two, whatever the runs.
     assert opened == 2
+
+
+async def test_a_header_http_cannot_carry_takes_no_connection() -> None:
+    handler, connections = keep_alive_server()
+    pool = BulkPool()
+    async with serve(handler) as port:
+        url = f"http://127.0.0.1:{port}/blob"
+        assert await get_pooled(url, pool) == b"ok 1"
+        for bad in ('"caf\u00e9"', "a\r\nInjected: 1"):  # e.g. an ETag sent back as If-Range
+            with pytest.raises(httpx.LocalProtocolError):
+                await open_get(
+                    url, {"If-Range": bad}, ssl_context=None, connect_timeout=2, pool=pool
+                )
+        assert await get_pooled(url, pool) == b"ok 2"  # the kept connection is still there
+        pool.close()
+    assert len(connections) == 1
+
+
+async def test_a_closed_pool_keeps_nothing() -> None:
+    handler, _ = keep_alive_server()
+    pool = BulkPool()
+    async with serve(handler) as port:
+        url = f"http://127.0.0.1:{port}/blob"
+        response = await open_get(url, {}, ssl_context=None, connect_timeout=2, pool=pool)
+        pool.close()  # e.g. the RpcConnection closed while an answer was being read
+        assert await response.aread() == b"ok 1"
+        response.close()
+        assert response._protocol.transport is not None
+        assert response._protocol.transport.is_closing()
+        assert pool.take(("http", "127.0.0.1", port)) is None
+
+
+async def test_bytes_after_an_answer_without_a_body_spoil_the_connection() -> None:
+    opened = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal opened
+        opened += 1
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\nJUNK THAT IS NO ANSWER")
+        await writer.drain()
+        await reader.read()
+
+    pool = BulkPool()
+
+    async def twice(url: str) -> None:
+        for _ in range(2):
+            response = await open_get(url, {}, ssl_context=None, connect_timeout=2, pool=pool)
+            assert response.status_code == 204
+            await asyncio.sleep(0.02)  # the junk arrives
+            response.close()
+
+    async with serve(handler) as port:
+        # On a spoilt connection reused, the second GET would wait forever for its answer.
+        await asyncio.wait_for(twice(f"http://127.0.0.1:{port}/blob"), 5)
+        pool.close()
+    assert opened == 2

@@ -330,3 +330,26 @@ async def test_a_download_that_cannot_resume_and_is_always_cut_gives_up(tmp_path
     # The first attempt got somewhere; then max_attempts (5) that got no further.
     assert len(gets) == 6 and len(sleep.delays) == 5
     assert all("range" not in request.headers for request in gets)
+
+
+async def test_a_redirect_body_that_never_comes_does_not_hold_the_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The redirect's small body is read to keep its connection, but only briefly."""
+    monkeypatch.setattr(download_module, "_SMALL_BODY_WAIT", 0.05)
+
+    class Stalled(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[override]
+            await asyncio.Event().wait()  # promises 20 bytes, sends none
+            yield b""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            headers = {"Location": "http://storage.test/blob.zip", "Content-Length": "20"}
+            return httpx.Response(302, headers=headers, stream=Stalled())
+        headers = {"Content-Length": str(len(GOOD)), "Content-Type": "application/zip"}
+        return httpx.Response(200, headers=headers, stream=CutStream([GOOD]))
+
+    client, _ = mock_client(handler)  # type: ignore[arg-type]
+    result = await asyncio.wait_for(download_run_output(client, 901, tmp_path / "901"), 10)
+    assert result.state is DownloadState.DONE, result.message
