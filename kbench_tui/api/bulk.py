@@ -106,7 +106,8 @@ class _Chunked:
 
 
 class _GetProtocol(asyncio.BufferedProtocol):
-    """One GET on one connection: head through h11, then the body straight to the sink."""
+    """One connection, one GET at a time: the head through h11, then the body straight to
+    the sink; between GETs it may wait in a `BulkPool` (`idle`)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, *, keep_alive: bool = False) -> None:
         self._loop = loop
