@@ -17,7 +17,8 @@ from kbench_tui.tui.widgets.log_pane import LogPane
 from kbench_tui.tui.widgets.run_table import RunData, RunTable
 from kbench_tui.tui.widgets.status_bar import StatusBar
 from kbench_tui.tui.widgets.task_list import TaskList
-from kbench_tui.watch.logstream import LogPhase
+from kbench_tui.watch.loglines import LogLines
+from kbench_tui.watch.logstream import LogPhase, LogStatus
 
 from .conftest import AppFactory, sim_config, wait_for
 
@@ -415,3 +416,21 @@ async def test_saving_while_lines_are_pending_keeps_them_and_the_app(
         assert saved.read_text().splitlines()[-2:] == ["live line 1", "live line 2"]
         assert pane.view.lines[-1].text == "live line 2"
         assert app.is_running and app.return_code is None
+
+
+async def test_a_stream_ending_while_the_app_closes_reaches_no_removed_widget(
+    manual_sim: RunningSim, make_app: AppFactory
+) -> None:
+    """At exit the log view goes before the stream's worker is stopped: a last batch or
+    status must not raise (it failed a test now and then as a WorkerFailed NoMatches)."""
+    app = make_app(manual_sim)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await select_task(pilot, "math-qa")
+        await select_run(pilot, screen, 10)  # RUNNING: its log streams
+        pane = screen.log_pane
+        await wait_for(pilot, lambda: len(pane.view.lines) > 0)
+        session = pane.session
+        await pane.view.remove()
+        pane.add_lines(session, LogLines(10_000, ["late line"], [None], ["stdout"], [None]))
+        pane.set_status(session, LogStatus(10, None, LogPhase.ENDED, 10_000))
+        pane.set_note("late note")

@@ -135,7 +135,11 @@ class LogPane(Vertical):
     def add_lines(self, session: int, lines: LogLines) -> None:
         """A batch arrived; ignored if it belongs to a session that was replaced."""
         if session == self.session and lines:
-            self.view.append(lines)
+            try:
+                view = self.view
+            except NoMatches:  # the last batch of a stream while the app closes
+                return
+            view.append(lines)
             # Line numbers run through the session's whole log: the last one is the count.
             self.received = max(self.received, lines[-1].number)
             self._schedule_header()
@@ -190,10 +194,11 @@ class LogPane(Vertical):
         try:
             title_widget = self.query_one("#log-title", Static)
             badge_widget = self.query_one("#log-badge", Static)
+            badge = self._badge()
         except NoMatches:
-            # A status that arrives while the app closes: the header has gone already.
+            # A status that arrives while the app closes: the header (or the log the badge
+            # describes) has gone already.
             return
-        badge = self._badge()
         # A badge that changes width lays out the whole screen (every pane re-rendered:
         # 40-70 ms at 1,000 tasks), and it did on every FOLLOW/PAUSED toggle while lines
         # kept coming. Within a session it only grows: narrower ones are padded on the left.
