@@ -36,7 +36,7 @@ import httpcore
 # kernel's receive buffer holds the rest), small enough to bound memory per connection.
 _HIGH_WATER = 1024 * 1024
 _LOW_WATER = 256 * 1024
-_HAPPY_EYEBALLS_DELAY = 0.25  # anyio's default, which httpcore's anyio backend used
+HAPPY_EYEBALLS_DELAY = 0.25  # anyio's default, which httpcore's anyio backend used
 
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
@@ -303,7 +303,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                 host,
                 port,
                 local_addr=None if local_address is None else (local_address, 0),
-                happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
+                happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
             )
             transport, _ = await _within(connect, timeout)
             # asyncio sets TCP_NODELAY on TCP sockets itself, as anyio did.

@@ -7,7 +7,8 @@ GETs of a download — the signed storage URL that DownloadBenchmarkTaskRunOutpu
 to, and the Range requests that resume it — are read here instead: an
 `asyncio.BufferedProtocol` receives into one reused 1 MiB buffer and hands each piece to
 the caller's sink (a file write) before the next one is received. Nothing is queued, so
-memory stays at the one buffer whatever the size of the body.
+memory stays at that buffer per connection whatever the size of the body (plus at most
+another buffer's worth that arrives before the caller asks for the body).
 
 Deliberately small: GET only, HTTP/1.1 over TCP or TLS (verified by the context the caller
 passes: the one the https pool uses), the request written and the response head parsed by
@@ -30,6 +31,8 @@ from typing import Any, TypeVar
 import h11
 import httpx
 
+from kbench_tui.api.aio import HAPPY_EYEBALLS_DELAY
+
 __all__ = ["BulkPool", "BulkResponse", "Sink", "open_get"]
 
 _T = TypeVar("_T")
@@ -39,7 +42,6 @@ Sink = Callable[[memoryview], object]
 
 _BUFFER_SIZE = 1024 * 1024
 _HEAD_LIMIT = 100 * 1024  # status line and headers of an answer, as httpcore allows
-_HAPPY_EYEBALLS_DELAY = 0.25  # as the httpx pools (api/aio.py)
 _NO_BODY = frozenset((204, 304))
 _LINE_WINDOW = 256
 
@@ -523,7 +525,7 @@ async def _connect(
     cancellation is raised as such. None of them leaves a connection open.
     """
     connect = loop.create_connection(
-        lambda: protocol, host, port, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY
+        lambda: protocol, host, port, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY
     )
     transport, _ = await _bounded(connect, timeout, host)
     if ssl_context is None:
