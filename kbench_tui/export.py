@@ -197,31 +197,44 @@ async def build_document(
                 progress.step()
 
     if tasks:
-        progress.add(len(tasks))
+        progress.add(2 * len(tasks))
 
-        async def get(ref: TaskRef) -> Any:
+        async def get(ref: TaskRef) -> tuple[Any, list[Any]]:
+            # A named task's runs are listed under the name given, as the kaggle CLI lists
+            # them, while the task itself is looked up: one round trip instead of two.
+            # The task's own error (e.g. not found) is the one reported, awaited first.
+            runs_lookup = asyncio.ensure_future(
+                bounded(client.list_all_runs(ref, models=models or None))
+            )
             try:
-                return await client.get_task(ref)
+                task = await bounded(client.get_task(ref))
+                return task, await runs_lookup
             except NotFoundError:
                 raise ExportUsageError(
                     f"Task '{ref}' not found. Verify the name, or run 'kbench-tui export' "
                     "with no task to export all of them."
                 ) from None
+            finally:
+                if not runs_lookup.done():
+                    runs_lookup.cancel()
+                elif not runs_lookup.cancelled():
+                    runs_lookup.exception()  # retrieved: no "never retrieved" warning
 
-        found = await asyncio.gather(*(bounded(get(ref)) for ref in tasks))
+        pairs = await asyncio.gather(*(get(ref) for ref in tasks))
         if status:
-            found = [t for t in found if t.creation_state.short.lower() == status.lower()]
+            pairs = [p for p in pairs if p[0].creation_state.short.lower() == status.lower()]
         if pattern:
-            found = [t for t in found if pattern.search(t.slug.task_slug)]
+            pairs = [p for p in pairs if pattern.search(p[0].slug.task_slug)]
+        found = [task for task, _ in pairs]
+        run_lists = [runs for _, runs in pairs]
     else:
         found = await client.list_all_tasks(
             status=status, regex=pattern.pattern if pattern else None
         )
-
-    progress.add(len(found))
-    run_lists = await asyncio.gather(
-        *(bounded(client.list_all_runs(_ref_of(t), models=models or None)) for t in found)
-    )
+        progress.add(len(found))
+        run_lists = await asyncio.gather(
+            *(bounded(client.list_all_runs(_ref_of(t), models=models or None)) for t in found)
+        )
 
     documents = [_task_json(t, runs) for t, runs in zip(found, run_lists, strict=True)]
 

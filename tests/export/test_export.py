@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -132,6 +133,53 @@ def test_filters_regex_status_named_tasks_and_models_in_any_slug_form(demo_sim, 
     assert named["tasks"][0]["runs"] and {r["model"] for r in named["tasks"][0]["runs"]} == {model}
 
 
+async def test_a_named_task_and_its_runs_are_asked_for_together(demo_sim, tmp_path) -> None:
+    """One round trip instead of two: a named task's runs are listed while the task is
+    looked up, under the name given (as the kaggle CLI lists them)."""
+    from kbench_tui.config import Credentials
+    from kbench_tui.slugs import TaskRef
+
+    listed: list[TaskRef] = []
+    runs_asked = asyncio.Event()
+    credentials = Credentials.token("demo-token", source="test")
+    async with export.make_client(demo_sim.url, credentials) as client:
+        real_get, real_list = client.get_task, client.list_all_runs
+
+        async def get_task(ref, version=None):
+            # Asked one after the other, the runs would only be listed after this returns.
+            await asyncio.wait_for(runs_asked.wait(), timeout=10)
+            return await real_get(ref, version)
+
+        async def list_all_runs(ref, models=None):
+            listed.append(ref)
+            runs_asked.set()
+            return await real_list(ref, models)
+
+        client.get_task, client.list_all_runs = get_task, list_all_runs
+        document = await export.build_document(
+            client,
+            demo_sim.url,
+            tasks=[TaskRef("math-qa")],
+            pattern=None,
+            status=None,
+            models=[],
+            with_results=False,
+            with_logs=False,
+            download_dir=None,
+            cache_dir=tmp_path,
+        )
+    assert listed == [TaskRef("math-qa")]
+    assert [t["slug"] for t in document["tasks"]] == ["math-qa"]
+    assert document["tasks"][0]["runs"]
+
+
+def test_named_tasks_still_filter_by_status_and_regex(demo_sim, capsys) -> None:
+    assert export_json(capsys, demo_sim.url, "math-qa", "--status", "errored")["tasks"] == []
+    assert export_json(capsys, demo_sim.url, "math-qa", "--regex", "^code")["tasks"] == []
+    kept = export_json(capsys, demo_sim.url, "math-qa", "code-golf", "--regex", "^code")
+    assert [t["slug"] for t in kept["tasks"]] == ["code-golf"] and kept["tasks"][0]["runs"]
+
+
 def test_with_results_and_download_keep_outputs_in_the_kaggle_layout(
     demo_sim, capsys, tmp_path
 ) -> None:
@@ -255,6 +303,43 @@ def test_a_plain_export_never_imports_pydantic(demo_sim, tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("LOADED []")
+
+
+def test_the_command_freezes_the_heap_after_an_export(demo_sim, tmp_path) -> None:
+    """`kbench-tui` (cli.entry) spares a finished export the exit's garbage collections;
+    the exit code and the document are the export's own."""
+    probe = (
+        "import gc, sys\n"
+        "from kbench_tui.cli import entry\n"
+        "sys.argv = ['kbench-tui', *sys.argv[1:]]\n"
+        "try:\n"
+        "    entry()\n"
+        "except SystemExit as exited:\n"
+        "    print('EXIT', exited.code, gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    )
+    env = subprocess_env(tmp_path)
+    for argv, expected in (
+        (["export", "--endpoint", demo_sim.url, "math-qa"], "EXIT 0 True"),
+        (["export", "--endpoint", demo_sim.url, "--fail-on-error"], "EXIT 1 True"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.stderr.strip() == expected, done.stderr
+        assert json.loads(done.stdout)["tasks"]
+    plain = subprocess.run(
+        [sys.executable, "-m", "kbench_tui", "export", "--endpoint", demo_sim.url, "math-qa"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert plain.returncode == 0 and plain.stderr == ""
+    assert [t["slug"] for t in json.loads(plain.stdout)["tasks"]] == ["math-qa"]
 
 
 def test_the_export_path_never_imports_textual_or_jupytext(demo_sim, tmp_path) -> None:
