@@ -155,9 +155,7 @@ class _GetProtocol(asyncio.BufferedProtocol):
             if not self.head.done():
                 self._head_data(bytes(data))
             elif self.sink is None:
-                self.pending += data
-                if len(self.pending) >= _BUFFER_SIZE and self.transport is not None:
-                    self.transport.pause_reading()  # bounded until the caller reads
+                self._keep(data)
             else:
                 self._body(data)
         except BaseException as exc:  # a malformed answer or the sink's own failure
@@ -200,12 +198,18 @@ class _GetProtocol(asyncio.BufferedProtocol):
             and not closing
             and (self.length is not None or self.chunked is not None)
         )
-        self.pending += self.h11.trailing_data[0]
+        self._keep(self.h11.trailing_data[0])
         if self.length == 0 and self.pending:
             self.reusable = False  # bytes after an answer without a body: spoilt
         self.head.set_result(event)
         if self.length == 0:
             self._complete()
+
+    def _keep(self, data: bytes | memoryview) -> None:
+        """Body bytes that arrived before a sink was given: kept, up to about a buffer."""
+        self.pending += data
+        if len(self.pending) >= _BUFFER_SIZE and self.transport is not None:
+            self.transport.pause_reading()  # bounded until the caller reads
 
     def start(self, sink: Sink) -> None:
         """Pass the body to `sink` from now on, starting with what already arrived."""
@@ -216,12 +220,14 @@ class _GetProtocol(asyncio.BufferedProtocol):
                 self._body(memoryview(pending))
             except BaseException as exc:
                 self._fail(exc)
+        if self.transport is not None and not self.ended:
+            # Reading paused while the body waited (`_keep`), possibly with all of it in:
+            # a connection kept for the next request must read again all the same.
+            self.transport.resume_reading()
         if self.finished.done():
             return
         if self.ended:
             self._settle_end()
-        elif self.transport is not None:
-            self.transport.resume_reading()
 
     def _body(self, data: memoryview) -> None:
         sink = self.sink

@@ -153,6 +153,42 @@ async def test_a_body_that_arrives_before_it_is_read_is_kept_whole() -> None:
     assert sha(content) == sha(body)
 
 
+async def test_a_kept_connection_whose_body_all_arrived_unread_answers_the_next_get() -> None:
+    """Reading pauses while a body waits for its reader; when the whole body came in before
+    the pause, the connection must still read again once kept (the next GET waited forever)."""
+    body = body_of(1024 * 1024, seed=5)  # reading pauses exactly as its last byte comes in
+    handler_requests: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                handler_requests.append(await read_request(reader))
+            except asyncio.IncompleteReadError:
+                return
+            writer.write(head(len(body)) + body)
+            await writer.drain()
+
+    pool = BulkPool()
+    async with serve(handler) as port:
+        url = f"http://127.0.0.1:{port}/blob"
+        for _ in range(2):
+            opening = open_get(url, {}, ssl_context=None, connect_timeout=2.0, pool=pool)
+            response = await asyncio.wait_for(opening, 5)  # waited forever on a paused one
+            protocol = response._protocol
+            for _ in range(400):  # until all of it is in, unread (reading paused)
+                if len(protocol.pending) == len(body):
+                    break
+                await asyncio.sleep(0.005)
+            assert len(protocol.pending) == len(body)
+            try:
+                content = await asyncio.wait_for(response.aread(limit=len(body)), 5)
+            finally:
+                response.close()
+            assert sha(content) == sha(body)
+        pool.close()
+    assert len(handler_requests) == 2  # both on the kept connection
+
+
 async def test_aread_keeps_at_most_its_limit() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
