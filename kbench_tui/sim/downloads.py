@@ -18,6 +18,7 @@ the bytes, so the same object comes back), not on every request.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -105,7 +106,12 @@ class ZipDownload(Response):
     media_type = "application/zip"
 
     def __init__(
-        self, data: bytes, end_time: float, request_headers: dict, cut: float | None
+        self,
+        data: bytes,
+        end_time: float,
+        request_headers: dict,
+        cut: float | None,
+        speed: float | None = None,
     ) -> None:
         etag = etag_of(data)
         modified = last_modified(end_time)
@@ -124,6 +130,7 @@ class ZipDownload(Response):
                 headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
         super().__init__(content=body, status_code=status, headers=headers)
         self.cut = cut
+        self.speed = speed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
@@ -137,11 +144,15 @@ class ZipDownload(Response):
         # Fault: the declared Content-Length stays, only part of the body goes out;
         # returning without the final message makes uvicorn drop the connection.
         end = int(len(body) * self.cut) if cut else len(body)
-        for start in range(0, end, CHUNK):
-            stop = min(start + CHUNK, end)
+        # Fault: at most `speed` bytes a second, in pieces of a tenth of a second.
+        piece = max(1, int(self.speed / 10)) if self.speed else CHUNK
+        for start in range(0, end, piece):
+            stop = min(start + piece, end)
             more = cut or stop < len(body)
             await send(
                 {"type": "http.response.body", "body": bytes(body[start:stop]), "more_body": more}
             )
+            if self.speed:
+                await asyncio.sleep((stop - start) / self.speed)
         if not cut and not body:
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -11,12 +11,15 @@ that RPC, e.g. `rpc=ListBenchmarkTasks`) and, for status faults, `retry-after=SE
 | `latency=30ms` / `0.03s` | delay the answer (real time, not clock time)               | RPCs and downloads|
 | `sse-drop-after=20`    | close a log stream abruptly after 20 events (no final chunk) | SSE log streams   |
 | `download-cut=0.5`     | send half the zip body, then close (full Content-Length)     | download GETs     |
+| `download-speed=4MB`   | send each zip body at most 4 MB/s (per connection, real time; B, KB, MB, GB: powers of 1000) | download GETs |
 | `malformed-json`       | 200 with a truncated JSON body                               | 200 JSON RPC answers |
 
 Status faults are injected *before* the handler runs, so the server "cannot have acted"
 (clients may safely retry creates on 429/503). Faults never touch stored state: an
 injected failure leaves the simulator exactly as it was. The signed download URL is not
-an RPC, so status and malformed-json faults skip it; its fault is `download-cut`.
+an RPC, so status and malformed-json faults skip it; its faults are `download-cut` and
+`download-speed` (a storage host that sends each connection slowly, as a distant or
+throttling one does).
 Each spec has its own RNG seeded from `--rng-seed` and the spec's position, so a run of
 requests sees the same fault pattern every time.
 """
@@ -28,9 +31,18 @@ import re
 from dataclasses import dataclass, field
 
 DOWNLOAD = "download"  # the name faults use for the signed download GET (not an RPC)
-_KINDS = ("status", "latency", "sse-drop-after", "download-cut", "malformed-json")
+_KINDS = (
+    "status",
+    "latency",
+    "sse-drop-after",
+    "download-cut",
+    "download-speed",
+    "malformed-json",
+)
 _OPTIONS = ("rate", "rpc", "retry-after")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)?$")
+_SPEED = re.compile(r"^(\d+(?:\.\d+)?)(B|KB|MB|GB)?(/s)?$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9}
 
 
 class FaultSpecError(ValueError):
@@ -49,6 +61,7 @@ class Fault:
     latency: float = 0.0
     drop_after: int = 0
     cut_fraction: float = 0.0
+    speed: float = 0.0  # bytes per second
     rpc: str | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -72,6 +85,15 @@ def _duration(spec: str, value: str) -> float:
         raise FaultSpecError(f"bad fault {spec!r}: latency={value!r}; use e.g. 30ms or 0.03s")
     amount = float(match.group(1))
     return amount / 1000 if match.group(2) == "ms" else amount
+
+
+def _speed(spec: str, value: str) -> float:
+    match = _SPEED.match(value.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise FaultSpecError(
+            f"bad fault {spec!r}: download-speed={value!r}; use e.g. 4MB or 500KB (per second)"
+        )
+    return float(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
 
 
 def parse_fault(spec: str, rng_seed: int = 0, index: int = 0) -> Fault:
@@ -115,6 +137,8 @@ def parse_fault(spec: str, rng_seed: int = 0, index: int = 0) -> Fault:
         fault.cut_fraction = _number(spec, "download-cut", value)
         if not 0.0 <= fault.cut_fraction < 1.0:
             raise FaultSpecError(f"bad fault {spec!r}: download-cut must be in [0, 1)")
+    elif kind == "download-speed":
+        fault.speed = _speed(spec, value)
     if "rate" in items:
         fault.rate = _number(spec, "rate", items["rate"] or "")
         if not 0.0 <= fault.rate <= 1.0:
@@ -142,6 +166,7 @@ class FaultPlan:
 
     sse_drop_after: int | None = None
     download_cut: float | None = None
+    download_speed: float | None = None  # bytes per second
 
 
 class FaultSet:
@@ -170,4 +195,6 @@ class FaultSet:
                     plan.sse_drop_after = fault.drop_after
             elif fault.kind == "download-cut" and method == DOWNLOAD and fault.fires(method):
                 plan.download_cut = fault.cut_fraction
+            elif fault.kind == "download-speed" and method == DOWNLOAD and fault.fires(method):
+                plan.download_speed = fault.speed
         return plan

@@ -67,6 +67,7 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         help=(
             "inject a fault (repeatable), e.g. status=503,rate=0.25; "
             "status=429,rate=0.15,retry-after=1; latency=30ms; sse-drop-after=20,rate=1; "
-            "download-cut=0.5,rate=0.5; malformed-json,rate=0.05; add rpc=Method to target one RPC"
+            "download-cut=0.5,rate=0.5; download-speed=4MB; malformed-json,rate=0.05; "
+            "add rpc=Method to target one RPC"
         ),
     )

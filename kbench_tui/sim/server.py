@@ -205,7 +205,9 @@ async def download(request: Request) -> Response:
         return error_response(ApiError(404, "Download not found or expired."))
     data = state.engine.output_zip(run, found[1])
     plan: FaultPlan = request.scope.get("kbench.faults") or FaultPlan()
-    return ZipDownload(data, run.end_time, dict(request.headers), plan.download_cut)
+    return ZipDownload(
+        data, run.end_time, dict(request.headers), plan.download_cut, plan.download_speed
+    )
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

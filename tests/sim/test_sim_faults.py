@@ -23,6 +23,10 @@ from kbench_tui.sim.runner import RunningSim, SimConfig, SimConfigError, start_s
         ("latency=0.03s", "latency", 0.03),
         ("sse-drop-after=20,rate=1", "drop_after", 20),
         ("download-cut=0.5,rate=0.5", "cut_fraction", 0.5),
+        ("download-speed=4MB", "speed", 4_000_000),
+        ("download-speed=500KB/s", "speed", 500_000),
+        ("download-speed=1.5gb", "speed", 1_500_000_000),
+        ("download-speed=2048", "speed", 2048),
         ("malformed-json,rate=0.05", "rate", 0.05),
         ("status=500,rpc=ListBenchmarkTasks", "rpc", "ListBenchmarkTasks"),
     ],
@@ -46,6 +50,9 @@ def test_good_specs_parse(spec: str, field: str, value: object) -> None:
         "explode=1",
         "malformed-json=1",
         "download-cut=1.5",
+        "download-speed=fast",
+        "download-speed=0",
+        "download-speed=4TB",
         "sse-drop-after=-1",
         "latency=30ms,retry-after=1",
         "status=503,status=500",
@@ -156,3 +163,23 @@ def test_download_cut_then_resume(
     rest = anon_client.get(url, headers={"Range": f"bytes={len(partial)}-"})
     assert rest.status_code == 206
     assert bytes(partial) + rest.content == full
+
+
+def test_download_speed_sends_each_body_slowly_and_whole(
+    sim: RunningSim, client: httpx.Client, anon_client: httpx.Client, rpc: Rpc
+) -> None:
+    """A distant or throttling storage host: 200 KB at 1 MB/s takes 0.2 s, in tenths."""
+    sim.engine.add_task("demo", "my-task")
+    run_id = sim.engine.add_run("demo", "my-task", "gpt-5", output_padding=200_000)
+    sim.clock.advance(3600)
+    url = (
+        sim.url
+        + rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": run_id}).headers["location"]
+    )
+    full = anon_client.get(url).content
+    sim.set_faults(["download-speed=1MB"])
+    started = time.perf_counter()
+    assert anon_client.get(url).content == full
+    assert time.perf_counter() - started >= 0.9 * len(full) / 1_000_000
+    rest = anon_client.get(url, headers={"Range": "bytes=100000-"})
+    assert rest.status_code == 206 and rest.content == full[100_000:]
