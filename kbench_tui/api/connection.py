@@ -35,6 +35,7 @@ from kbench_tui.api.retry import (
     run_with_retries,
 )
 from kbench_tui.api.tls import OnDemandTLSTransport
+from kbench_tui.api.turns import BodyTurns
 from kbench_tui.config import Credentials
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ class RpcConnection:
         # by the caller (tests, custom setups) carries everything instead.
         self._tls = None if transport is not None else OnDemandTLSTransport()
         self._bulk_pool = BulkPool() if self._tls is not None else None
+        # Downloads' bodies take turns (see turns.py); their requests never wait.
+        self.body_turns = BodyTurns()
         self.http = httpx.AsyncClient(
             transport=transport or self._tls,
             timeout=self.timeout,

@@ -34,7 +34,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -246,40 +246,58 @@ class _Download:
     async def _receive(
         self, response: httpx.Response | BulkResponse, offset: int, size: int | None
     ) -> None:
-        """Write the body at `offset` (0 truncates), reporting progress per chunk."""
+        """Write the body at `offset` (0 truncates), reporting progress per chunk.
+
+        The body is read in its turn (api/turns.py): the request is already answered, and
+        a body waiting for its turn is held by TCP flow control.
+        """
         target = self.target
         if target is not None and target.resumable:
             self._save_sidecar(target)
-        done = offset
         with open(self.part, "r+b" if offset else "wb") as sink:
             sink.seek(offset)
             sink.truncate()
-
-            def write(chunk: bytes | memoryview) -> None:
-                nonlocal done
-                sink.write(chunk)
-                done += len(chunk)
-                self.transferred += len(chunk)
-                self.reached = max(self.reached, done)
-                if self.progress is not None:
-                    self.progress(done, size)
-
-            try:
-                # Every byte that arrived is on disk when a cut is noticed: the bulk reader
-                # passes each piece on as received, and httpx (no chunk_size) does not buffer.
-                if isinstance(response, BulkResponse):
-                    await response.stream_into(write)
-                else:
-                    async for chunk in response.aiter_raw():
-                        write(chunk)
-            except httpx.HTTPError as exc:
-                raise self.client.transport_failure(exc, RPC, reading_body=True) from None
-            finally:
-                sink.flush()
+            async with self.client.body_turns.turn() as received:
+                done = await self._stream(response, sink, offset, size, received)
         if size is not None and done != size:
             raise RetryableFailure(
                 ProtocolError(f"received {done} of {size} bytes", rpc=RPC), sent=True
             )
+
+    async def _stream(
+        self,
+        response: httpx.Response | BulkResponse,
+        sink: BinaryIO,
+        offset: int,
+        size: int | None,
+        received: Callable[[int], None],
+    ) -> int:
+        """Write the body into `sink` as it arrives; where the file ends then."""
+        done = offset
+
+        def write(chunk: bytes | memoryview) -> None:
+            nonlocal done
+            sink.write(chunk)
+            received(len(chunk))
+            done += len(chunk)
+            self.transferred += len(chunk)
+            self.reached = max(self.reached, done)
+            if self.progress is not None:
+                self.progress(done, size)
+
+        try:
+            # Every byte that arrived is on disk when a cut is noticed: the bulk reader
+            # passes each piece on as received, and httpx (no chunk_size) does not buffer.
+            if isinstance(response, BulkResponse):
+                await response.stream_into(write)
+            else:
+                async for chunk in response.aiter_raw():
+                    write(chunk)
+        except httpx.HTTPError as exc:
+            raise self.client.transport_failure(exc, RPC, reading_body=True) from None
+        finally:
+            sink.flush()
+        return done
 
 
 async def _read_small_body(response: httpx.Response | BulkResponse) -> None:
