@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -71,9 +72,11 @@ class Reader:
         self.received(count)
 
 
-def turns_on(time: ManualTime, limit: int = 1) -> BodyTurns:
+def turns_on(time: ManualTime, limit: int = 1, patience: float = 60.0) -> BodyTurns:
     # 1,000 bytes a second, measured over 50 ms windows: 50 bytes a window is "fast".
-    return BodyTurns(limit, window=0.05, floor=1000, clock=time.clock, sleep=time.sleep)
+    return BodyTurns(
+        limit, window=0.05, floor=1000, patience=patience, clock=time.clock, sleep=time.sleep
+    )
 
 
 async def test_bodies_are_read_one_at_a_time_while_the_one_read_is_fast() -> None:
@@ -133,6 +136,53 @@ async def test_a_window_is_judged_on_all_the_bodies_being_read() -> None:
     await asyncio.gather(*(r.task for r in readers))
 
 
+async def test_a_stalled_body_holds_the_others_up_for_one_window_not_one_each() -> None:
+    time = ManualTime()
+    turns = turns_on(time)
+    stalled = Reader(turns)
+    await settle()
+    others = [Reader(turns) for _ in range(3)]
+    await time.advance(0.05)  # nothing came: one more may be read at a time from now on
+    assert [r.entered for r in others] == [True, False, False] and turns.allowed == 2
+    others[0].leave.set()
+    await settle()  # its place goes to the next at once, no window to wait
+    assert [r.entered for r in others] == [True, True, False]
+    others[1].leave.set()
+    await settle()
+    assert others[2].entered
+    others[2].leave.set()
+    stalled.leave.set()
+    await asyncio.gather(stalled.task, *(r.task for r in others))
+    # Nobody reading: the next batch starts one at a time again.
+    assert turns.reading == 0 and turns.allowed == 1
+    again = [Reader(turns), Reader(turns)]
+    await settle()
+    assert [r.entered for r in again] == [True, False]
+    for reader in again:
+        reader.leave.set()
+    await asyncio.gather(*(r.task for r in again))
+
+
+async def test_a_body_waits_at_most_its_patience() -> None:
+    """A server may cut a connection it could not send on for long (nginx: 60 s)."""
+    time = ManualTime()
+    turns = turns_on(time, patience=0.2)
+    first = Reader(turns)
+    await settle()
+    second = Reader(turns)
+    await settle()
+    for _ in range(3):
+        first.got(60)  # fast: no reason to let a second body in
+        await time.advance(0.05)
+    assert not second.entered
+    first.got(60)
+    await time.advance(0.05)  # 0.2 s of waiting
+    assert second.entered and turns.reading == 2
+    for reader in (first, second):
+        reader.leave.set()
+    await asyncio.gather(first.task, second.task)
+
+
 async def test_up_to_limit_bodies_start_without_waiting() -> None:
     time = ManualTime()
     turns = turns_on(time, limit=2)
@@ -181,12 +231,11 @@ def archive_of(run_id: int) -> bytes:
     return buffer.getvalue()
 
 
-async def test_bodies_the_network_holds_back_are_read_side_by_side(tmp_path: Path) -> None:
-    """Four storage GETs send their first bytes, then nothing until all four bodies are
-    being read: taking turns strictly, the first would wait forever (here: time out)."""
-    runs = [901, 902, 903, 904]
-    archives = {run_id: archive_of(run_id) for run_id in runs}
-    release = asyncio.Event()
+def held_back_storage(
+    archives: dict[int, bytes], release: asyncio.Event, heads: list[int]
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """The RPC answers with a 302 to /blob/<run>.zip; each GET there gets its head and first
+    1,000 bytes at once, the rest once `release` is set. `heads`: runs whose head went out."""
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -200,13 +249,26 @@ async def test_bodies_the_network_holds_back_are_read_side_by_side(tmp_path: Pat
                 )
                 await writer.drain()
                 continue
-            body = archives[int(request.split(b"/blob/")[1].split(b".zip")[0])]
+            run_id = int(request.split(b"/blob/")[1].split(b".zip")[0])
+            body = archives[run_id]
             writer.write(f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\n\r\n".encode())
             writer.write(body[:1000])
             await writer.drain()
+            heads.append(run_id)
             await release.wait()
             writer.write(body[1000:])
             await writer.drain()
+
+    return handler
+
+
+async def test_bodies_the_network_holds_back_are_read_side_by_side(tmp_path: Path) -> None:
+    """Four storage GETs send their first bytes, then nothing until all four bodies are
+    being read: taking turns strictly, the first would wait forever (here: time out)."""
+    runs = [901, 902, 903, 904]
+    archives = {run_id: archive_of(run_id) for run_id in runs}
+    release = asyncio.Event()
+    handler = held_back_storage(archives, release, [])
 
     async with (
         serve(handler) as port,
@@ -232,4 +294,30 @@ async def test_bodies_the_network_holds_back_are_read_side_by_side(tmp_path: Pat
         assert (tmp_path / str(run_id) / "padding.bin").read_bytes() == body_of(
             200_000, seed=run_id
         )
-    assert max(seen) < len(runs) and min(seen) <= 1  # one at first, then one more at a time
+    # Had the bodies not been let in as they stalled, the downloads would have timed out.
+
+
+async def test_on_a_fast_link_bodies_are_read_one_at_a_time(tmp_path: Path) -> None:
+    """Every head is in and every body has bytes waiting, yet one body is read; the others
+    follow one after another (no window passes here: nothing counts as slow)."""
+    runs = [901, 902, 903]
+    archives = {run_id: archive_of(run_id) for run_id in runs}
+    release = asyncio.Event()
+    heads: list[int] = []
+    async with (
+        serve(held_back_storage(archives, release, heads)) as port,
+        RpcConnection(f"http://127.0.0.1:{port}", None) as connection,
+    ):
+        connection.body_turns = BodyTurns(window=3600)
+        downloads = asyncio.gather(
+            *(download_run_output(connection, r, tmp_path / str(r)) for r in runs)
+        )
+        for _ in range(2000):
+            if len(heads) == len(runs) and connection.body_turns.reading:
+                break
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.02)  # time for any other body to be let in, if it were
+        assert connection.body_turns.reading == 1
+        release.set()
+        results = await asyncio.wait_for(downloads, timeout=10)
+    assert [r.state for r in results] == [DownloadState.DONE] * len(runs)
