@@ -196,28 +196,33 @@ async def build_document(
             finally:
                 progress.step()
 
+    # A named task's runs are listed while the task is looked up (one round trip instead
+    # of two), under the name given, as the kaggle CLI lists them; not when a filter may
+    # leave the task out (its runs would be asked for, and could fail, for nothing).
+    eager = bool(tasks) and not status and not pattern
+    run_lists: list[list[Any]] | None = None
     if tasks:
-        progress.add(2 * len(tasks))
+        progress.add(2 * len(tasks) if eager else len(tasks))
 
-        async def get(ref: TaskRef) -> tuple[Any, list[Any]]:
-            # A named task's runs are listed under the name given, as the kaggle CLI lists
-            # them, while the task itself is looked up: one round trip instead of two.
-            # The task's own error (e.g. not found) is the one reported, awaited first.
-            runs_lookup = asyncio.ensure_future(
-                bounded(client.list_all_runs(ref, models=models or None))
+        async def get(ref: TaskRef) -> tuple[Any, list[Any] | None]:
+            runs_lookup = (
+                asyncio.ensure_future(bounded(client.list_all_runs(ref, models=models or None)))
+                if eager
+                else None
             )
             try:
-                task = await bounded(client.get_task(ref))
-                return task, await runs_lookup
-            except NotFoundError:
-                raise ExportUsageError(
-                    f"Task '{ref}' not found. Verify the name, or run 'kbench-tui export' "
-                    "with no task to export all of them."
-                ) from None
+                try:
+                    task = await bounded(client.get_task(ref))
+                except NotFoundError:
+                    raise ExportUsageError(
+                        f"Task '{ref}' not found. Verify the name, or run 'kbench-tui "
+                        "export' with no task to export all of them."
+                    ) from None
+                return task, (await runs_lookup if runs_lookup is not None else None)
             finally:
-                if not runs_lookup.done():
+                if runs_lookup is not None and not runs_lookup.done():
                     runs_lookup.cancel()
-                elif not runs_lookup.cancelled():
+                elif runs_lookup is not None and not runs_lookup.cancelled():
                     runs_lookup.exception()  # retrieved: no "never retrieved" warning
 
         pairs = await asyncio.gather(*(get(ref) for ref in tasks))
@@ -226,11 +231,13 @@ async def build_document(
         if pattern:
             pairs = [p for p in pairs if pattern.search(p[0].slug.task_slug)]
         found = [task for task, _ in pairs]
-        run_lists = [runs for _, runs in pairs]
+        if eager:
+            run_lists = [runs or [] for _, runs in pairs]
     else:
         found = await client.list_all_tasks(
             status=status, regex=pattern.pattern if pattern else None
         )
+    if run_lists is None:
         progress.add(len(found))
         run_lists = await asyncio.gather(
             *(bounded(client.list_all_runs(_ref_of(t), models=models or None)) for t in found)

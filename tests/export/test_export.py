@@ -173,6 +173,50 @@ async def test_a_named_task_and_its_runs_are_asked_for_together(demo_sim, tmp_pa
     assert document["tasks"][0]["runs"]
 
 
+async def test_with_a_filter_runs_are_listed_only_for_the_tasks_kept(demo_sim, tmp_path) -> None:
+    """A filter may leave a named task out: its runs are not asked for (nor can their
+    listing fail the export); and a runs listing that fails is that error, not 'not found'."""
+    import re
+
+    from kbench_tui.api.errors import NotFoundError
+    from kbench_tui.config import Credentials
+    from kbench_tui.slugs import TaskRef
+
+    listed: list[str] = []
+    credentials = Credentials.token("demo-token", source="test")
+    async with export.make_client(demo_sim.url, credentials) as client:
+        real_list = client.list_all_runs
+
+        async def list_all_runs(ref, models=None):
+            listed.append(ref.task)
+            return await real_list(ref, models)
+
+        client.list_all_runs = list_all_runs
+        options = dict(
+            status=None,
+            models=[],
+            with_results=False,
+            with_logs=False,
+            download_dir=None,
+            cache_dir=tmp_path,
+        )
+        named = [TaskRef("math-qa"), TaskRef("code-golf")]
+        document = await export.build_document(
+            client, demo_sim.url, tasks=named, pattern=re.compile("^code"), **options
+        )
+        assert [t["slug"] for t in document["tasks"]] == ["code-golf"]
+        assert listed == ["code-golf"]
+
+        async def failing(ref, models=None):
+            raise NotFoundError("runs are gone", status=404, rpc="ListBenchmarkTaskRuns")
+
+        client.list_all_runs = failing
+        with pytest.raises(NotFoundError, match="runs are gone"):
+            await export.build_document(
+                client, demo_sim.url, tasks=[TaskRef("math-qa")], pattern=None, **options
+            )
+
+
 def test_named_tasks_still_filter_by_status_and_regex(demo_sim, capsys) -> None:
     assert export_json(capsys, demo_sim.url, "math-qa", "--status", "errored")["tasks"] == []
     assert export_json(capsys, demo_sim.url, "math-qa", "--regex", "^code")["tasks"] == []
