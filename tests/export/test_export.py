@@ -133,6 +133,19 @@ def test_filters_regex_status_named_tasks_and_models_in_any_slug_form(demo_sim, 
     assert named["tasks"][0]["runs"] and {r["model"] for r in named["tasks"][0]["runs"]} == {model}
 
 
+def plain_export(cache_dir: Path) -> dict:
+    """`build_document`'s options for an export without filters, results or logs."""
+    return dict(
+        pattern=None,
+        status=None,
+        models=[],
+        with_results=False,
+        with_logs=False,
+        download_dir=None,
+        cache_dir=cache_dir,
+    )
+
+
 async def test_a_named_task_and_its_runs_are_asked_for_together(demo_sim, tmp_path) -> None:
     """One round trip instead of two: a named task's runs are listed while the task is
     looked up, under the name given (as the kaggle CLI lists them)."""
@@ -157,16 +170,7 @@ async def test_a_named_task_and_its_runs_are_asked_for_together(demo_sim, tmp_pa
 
         client.get_task, client.list_all_runs = get_task, list_all_runs
         document = await export.build_document(
-            client,
-            demo_sim.url,
-            tasks=[TaskRef("math-qa")],
-            pattern=None,
-            status=None,
-            models=[],
-            with_results=False,
-            with_logs=False,
-            download_dir=None,
-            cache_dir=tmp_path,
+            client, demo_sim.url, tasks=[TaskRef("math-qa")], **plain_export(tmp_path)
         )
     assert listed == [TaskRef("math-qa")]
     assert [t["slug"] for t in document["tasks"]] == ["math-qa"]
@@ -192,18 +196,10 @@ async def test_with_a_filter_runs_are_listed_only_for_the_tasks_kept(demo_sim, t
             return await real_list(ref, models)
 
         client.list_all_runs = list_all_runs
-        options = dict(
-            status=None,
-            models=[],
-            with_results=False,
-            with_logs=False,
-            download_dir=None,
-            cache_dir=tmp_path,
-        )
+        options = plain_export(tmp_path)
         named = [TaskRef("math-qa"), TaskRef("code-golf")]
-        document = await export.build_document(
-            client, demo_sim.url, tasks=named, pattern=re.compile("^code"), **options
-        )
+        options["pattern"] = re.compile("^code")
+        document = await export.build_document(client, demo_sim.url, tasks=named, **options)
         assert [t["slug"] for t in document["tasks"]] == ["code-golf"]
         assert listed == ["code-golf"]
 
@@ -213,7 +209,7 @@ async def test_with_a_filter_runs_are_listed_only_for_the_tasks_kept(demo_sim, t
         client.list_all_runs = failing
         with pytest.raises(NotFoundError, match="runs are gone"):
             await export.build_document(
-                client, demo_sim.url, tasks=[TaskRef("math-qa")], pattern=None, **options
+                client, demo_sim.url, tasks=[TaskRef("math-qa")], **plain_export(tmp_path)
             )
 
 

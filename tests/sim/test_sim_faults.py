@@ -141,16 +141,19 @@ def test_sse_drop_after(sim: RunningSim, client: httpx.Client) -> None:
         assert next(lines) == received[0]
 
 
-def test_download_cut_then_resume(
-    sim: RunningSim, client: httpx.Client, anon_client: httpx.Client, rpc: Rpc
-) -> None:
+def finished_run_download_url(sim: RunningSim, client: httpx.Client, rpc: Rpc) -> str:
+    """The signed URL of a finished run's output, padded to about 200 KB."""
     sim.engine.add_task("demo", "my-task")
     run_id = sim.engine.add_run("demo", "my-task", "gpt-5", output_padding=200_000)
     sim.clock.advance(3600)
-    url = (
-        sim.url
-        + rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": run_id}).headers["location"]
-    )
+    answer = rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": run_id})
+    return sim.url + answer.headers["location"]
+
+
+def test_download_cut_then_resume(
+    sim: RunningSim, client: httpx.Client, anon_client: httpx.Client, rpc: Rpc
+) -> None:
+    url = finished_run_download_url(sim, client, rpc)
     full = anon_client.get(url).content
     sim.set_faults(["download-cut=0.5,rate=1"])
     partial = bytearray()
@@ -169,13 +172,7 @@ def test_download_speed_sends_each_body_slowly_and_whole(
     sim: RunningSim, client: httpx.Client, anon_client: httpx.Client, rpc: Rpc
 ) -> None:
     """A distant or throttling storage host: 200 KB at 1 MB/s takes 0.2 s, in tenths."""
-    sim.engine.add_task("demo", "my-task")
-    run_id = sim.engine.add_run("demo", "my-task", "gpt-5", output_padding=200_000)
-    sim.clock.advance(3600)
-    url = (
-        sim.url
-        + rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": run_id}).headers["location"]
-    )
+    url = finished_run_download_url(sim, client, rpc)
     full = anon_client.get(url).content
     sim.set_faults(["download-speed=1MB"])
     started = time.perf_counter()
