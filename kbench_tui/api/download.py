@@ -4,11 +4,7 @@ Files, all beside the run directory `<parent>/<run_id>/`:
 - `<run_id>.zip.part` receives the bytes; `<run_id>.zip.part.json` (mode 0600) records
   `{run_id, include_source, url, validator, size}` of the answer being saved.
 - `<run_id>.zip` is the complete archive while it is checked (left behind if it is bad,
-  like the kaggle CLI does); `<run_id>.download/` is the staging directory. Large stored
-  members are written into it while the bytes arrive, leaving holes in the `.part`
-  (api/zipsplit.py), and poured back if the body is cut, so the `.part` a resume starts
-  from is always a plain prefix of the archive; the sidecar says `"split": true` until
-  then, and such a `.part` (its process died) is never resumed.
+  like the kaggle CLI does); `<run_id>.download/` is the staging directory.
 
 Resume: after a cut connection (or on a later call, thanks to the sidecar) the saved URL is
 asked again with `Range: bytes=<n>-` and `If-Range: <validator>`. The bytes are appended
@@ -38,7 +34,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -47,8 +43,7 @@ from kbench_tui.api.bulk import BulkResponse
 from kbench_tui.api.connection import RpcConnection
 from kbench_tui.api.errors import ApiError, AuthError, ProtocolError
 from kbench_tui.api.retry import RetryableFailure, RetryPolicy, retry_delay, should_retry
-from kbench_tui.api.unzip import UnsafeZipError, tree_size
-from kbench_tui.api.zipsplit import Splitter, extract_received
+from kbench_tui.api.unzip import UnsafeZipError, extract_zip, tree_size
 from kbench_tui.slugs import normalize_model_slug
 
 __all__ = ["DownloadResult", "DownloadState", "download_run_output", "run_output_dir"]
@@ -61,7 +56,6 @@ _SMALL_BODY_WAIT = 2.0
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 Progress = Callable[[int, int | None], None]
-_T = TypeVar("_T")
 
 
 class DownloadState(str, Enum):
@@ -123,9 +117,6 @@ class _Download:
         self.include_source = include_source
         self.part = part
         self.sidecar = part.with_name(part.name + ".json")
-        self.staging = part.with_name(f"{run_id}.download")
-        self.split: Splitter | None = None
-        """Where the complete archive's large stored members already are."""
         self.progress = progress
         self.target: _Target | None = self._load_sidecar()
         self.transferred = 0
@@ -142,14 +133,13 @@ class _Download:
             if (
                 data.get("run_id") != self.run_id
                 or data.get("include_source") != self.include_source
-                or data.get("split")
             ):
                 return None  # bytes of another request: start over
             return _Target(data["url"], data["validator"], data["size"], resumable=True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def _save_sidecar(self, target: _Target, *, split: bool = False) -> None:
+    def _save_sidecar(self, target: _Target) -> None:
         data = {
             "run_id": self.run_id,
             "include_source": self.include_source,
@@ -157,10 +147,6 @@ class _Download:
             "validator": target.validator,
             "size": target.size,
         }
-        if split:
-            # Until poured back, the `.part` has holes: a process that dies meanwhile must
-            # not leave it to be resumed.
-            data["split"] = True
         # The URL may be a signed storage link: keep it private to the user.
         fd = os.open(self.sidecar, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -263,63 +249,38 @@ class _Download:
         """Write the body at `offset` (0 truncates), reporting progress per chunk.
 
         The body is read in its turn (api/turns.py): the request is already answered, and
-        a body waiting for its turn is held by TCP flow control. From offset 0, large
-        stored members go straight into the staging directory (api/zipsplit.py); if the
-        body does not arrive whole, they are poured back so the `.part` can be resumed.
+        a body waiting for its turn is held by TCP flow control.
         """
         target = self.target
-        splitter: Splitter | None = None
         if target is not None and target.resumable:
-            self._save_sidecar(target, split=offset == 0)
+            self._save_sidecar(target)
         else:
-            self.sidecar.unlink(missing_ok=True)  # it told of other bytes
-        try:
-            with open(self.part, "r+b" if offset else "wb") as sink:
-                sink.seek(offset)
-                sink.truncate()
-                if offset == 0:
-                    splitter = Splitter(sink, self.staging)
-                write = sink.write if splitter is None else splitter.write
-                async with self.client.body_turns.turn() as received:
-                    done = await self._stream(response, write, offset, size, received)
-                if splitter is not None:
-                    splitter.end()
-            if size is not None and done != size:
-                raise RetryableFailure(
-                    ProtocolError(f"received {done} of {size} bytes", rpc=RPC), sent=True
-                )
-        except BaseException:
-            if splitter is not None:
-                # File work of up to the whole body: in a thread, like the extraction.
-                await _uninterrupted(asyncio.to_thread(self._pour_back, splitter))
-            raise
-        self.split = splitter
-
-    def _pour_back(self, splitter: Splitter) -> None:
-        """Make the `.part` a plain prefix of the archive again, resumable."""
-        with suppress(OSError):
-            splitter.pour_back(self.part)  # failing, it leaves a shorter prefix or none
-        if not self.part.exists():
-            self.target = None
+            # A sidecar left from another answer would describe bytes it did not send.
             self.sidecar.unlink(missing_ok=True)
-        elif self.target is not None and self.target.resumable:
-            with suppress(OSError):
-                self._save_sidecar(self.target)
+        with open(self.part, "r+b" if offset else "wb") as sink:
+            sink.seek(offset)
+            sink.truncate()
+            async with self.client.body_turns.turn() as received:
+                done = await self._stream(response, sink, offset, size, received)
+        if size is not None and done != size:
+            raise RetryableFailure(
+                ProtocolError(f"received {done} of {size} bytes", rpc=RPC), sent=True
+            )
 
     async def _stream(
         self,
         response: httpx.Response | BulkResponse,
-        sink: Callable[[memoryview], object],
+        sink: BinaryIO,
         offset: int,
         size: int | None,
         received: Callable[[int], None],
     ) -> int:
-        """Pass the body to `sink` as it arrives; where the file ends then."""
+        """Write the body into `sink` as it arrives; where the file ends then."""
         done = offset
 
-        def write(chunk: memoryview) -> None:
+        def write(chunk: bytes | memoryview) -> None:
             nonlocal done
-            sink(chunk)
+            sink.write(chunk)
             received(len(chunk))
             done += len(chunk)
             self.transferred += len(chunk)
@@ -328,16 +289,17 @@ class _Download:
                 self.progress(done, size)
 
         try:
-            # Every byte that arrived is in the file when a cut is noticed (the caller's
-            # `with` flushes it): the bulk reader passes each piece on as received, and
-            # httpx (no chunk_size) does not buffer.
+            # Every byte that arrived is on disk when a cut is noticed: the bulk reader
+            # passes each piece on as received, and httpx (no chunk_size) does not buffer.
             if isinstance(response, BulkResponse):
                 await response.stream_into(write)
             else:
                 async for chunk in response.aiter_raw():
-                    write(memoryview(chunk))
+                    write(chunk)
         except httpx.HTTPError as exc:
             raise self.client.transport_failure(exc, RPC, reading_body=True) from None
+        finally:
+            sink.flush()
         return done
 
 
@@ -410,17 +372,12 @@ async def download_run_output(
     # other transfer on this event loop for its duration: it runs in a worker thread.
     return await _uninterrupted(
         asyncio.to_thread(
-            _finish,
-            download.part,
-            download.sidecar,
-            download.split,
-            dest_dir,
-            download.transferred,
+            _finish, download.part, download.sidecar, run_id, dest_dir, download.transferred
         ),
     )
 
 
-async def _uninterrupted(work: Awaitable[_T]) -> _T:
+async def _uninterrupted(work: Awaitable[DownloadResult]) -> DownloadResult:
     """Await `work` to its end even if cancelled meanwhile, then re-raise the cancellation.
 
     A thread cannot be stopped half-way; returning early would leave the staging directory
@@ -442,15 +399,16 @@ async def _uninterrupted(work: Awaitable[_T]) -> _T:
 
 
 def _finish(
-    part: Path, sidecar: Path, split: Splitter | None, dest_dir: Path, transferred: int
+    part: Path, sidecar: Path, run_id: int, dest_dir: Path, transferred: int
 ) -> DownloadResult:
     """The complete `.part` becomes `<run_id>.zip`, is checked and extracted, then swapped in."""
-    archive = part.with_suffix("")  # <run_id>.zip
+    parent = dest_dir.parent
+    archive = parent / f"{run_id}.zip"
     os.replace(part, archive)
     sidecar.unlink(missing_ok=True)
-    staging = part.with_name(archive.stem + ".download")
+    staging = parent / f"{run_id}.download"
     try:
-        extract_received(archive, staging, split)
+        extract_zip(archive, staging)
     except UnsafeZipError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         return DownloadResult(

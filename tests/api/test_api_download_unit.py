@@ -7,7 +7,6 @@ import errno
 import hashlib
 import io
 import json
-import os
 import stat
 import threading
 import zipfile
@@ -288,14 +287,14 @@ async def test_cancelled_during_extraction_it_finishes_first(
 ) -> None:
     """Extraction runs in a thread that cannot be stopped: cancelling waits for it to end."""
     started, release = threading.Event(), threading.Event()
-    real = download_module.extract_received
+    real = download_module.extract_zip
 
-    def held(path: Path, staging: Path, split: object) -> int:
+    def held(path: Path, staging: Path) -> int:
         started.set()
         release.wait(10)
-        return real(path, staging, split)
+        return real(path, staging)
 
-    monkeypatch.setattr(download_module, "extract_received", held)
+    monkeypatch.setattr(download_module, "extract_zip", held)
     _, handler = zip_server(GOOD)
     client, _ = mock_client(handler)  # type: ignore[arg-type]
     dest = tmp_path / "out" / "901"
@@ -357,138 +356,65 @@ async def test_a_redirect_body_that_never_comes_does_not_hold_the_download(
     assert result.state is DownloadState.DONE, result.message
 
 
-def _big_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("task.run.json", b'{"state": "COMPLETED"}')
-        padding = zipfile.ZipInfo("padding.bin")
-        archive.writestr(padding, bytes(range(256)) * 1200, compress_type=zipfile.ZIP_STORED)
-    return buffer.getvalue()
-
-
-BIG = _big_zip()  # a stored member large enough to go straight into its file (zipsplit)
-
-
-async def test_a_large_stored_member_is_written_once(
+async def test_a_full_disk_names_the_file_and_keeps_what_arrived(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, handler = zip_server(BIG)
-    client, _ = mock_client(handler)  # type: ignore[arg-type]
-    seen: list[int] = []
-    real = download_module.extract_received
+    """A failing write to an open file names no file: the message names the `.part`."""
+    cut = len(GOOD) // 2
+    real_open = open
 
-    def spy(path: Path, staging: Path, split: object) -> int:
-        seen.append(len(getattr(split, "members", [])))
-        return real(path, staging, split)  # type: ignore[arg-type]
+    class Full:
+        def __init__(self, handle) -> None:  # type: ignore[no-untyped-def]
+            self.handle = handle
+            self.written = 0
 
-    monkeypatch.setattr(download_module, "extract_received", spy)
-    result = await download_run_output(client, 901, tmp_path / "901")
-    assert result.state is DownloadState.DONE, result.message
-    assert seen == [1]
-    assert (tmp_path / "901" / "padding.bin").read_bytes() == bytes(range(256)) * 1200
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["901"]
+        def write(self, data) -> int:  # type: ignore[no-untyped-def]
+            if self.written + len(data) > cut:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.written += len(data)
+            return self.handle.write(data)
 
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.handle, name)
 
-@pytest.mark.parametrize("where", ["inside", "after"])
-async def test_a_cut_around_a_large_member_leaves_a_resumable_plain_part(
-    tmp_path: Path, where: str
-) -> None:
-    # Inside: the `.part` would end where the member starts. After: it would have a hole.
-    cut = BIG.index(bytes(range(256)) * 4) + 100_000 if where == "inside" else len(BIG) - 20
-    _, handler = zip_server(BIG, cut_at=[cut, 0, 0])
-    client, _ = mock_client(handler, attempts=2)  # type: ignore[arg-type]
-    failed = await download_run_output(client, 901, tmp_path / "901")
-    assert failed.state is DownloadState.FAILED
-    # The member's bytes were put back: the `.part` is what arrived, and says it can resume.
-    assert (tmp_path / "901.zip.part").read_bytes() == BIG[:cut]
-    assert "split" not in json.loads((tmp_path / "901.zip.part.json").read_text())
-    assert not (tmp_path / "901.download").exists()
-    requests, handler2 = zip_server(BIG)
-    client2, _ = mock_client(handler2)  # type: ignore[arg-type]
-    done = await download_run_output(client2, 901, tmp_path / "901")
-    assert done.state is DownloadState.DONE, done.message
-    assert requests[0].headers["range"] == f"bytes={cut}-"
-    assert (tmp_path / "901" / "padding.bin").read_bytes() == bytes(range(256)) * 1200
+        def __enter__(self) -> Full:
+            return self
 
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
 
-async def test_a_part_left_while_split_is_not_resumed(tmp_path: Path) -> None:
-    """A process that died while members were written aside left a `.part` with holes."""
-    (tmp_path / "901.zip.part").write_bytes(bytes(5000))
-    (tmp_path / "901.zip.part.json").write_text(
-        json.dumps(
-            {
-                "run_id": 901,
-                "include_source": False,
-                "url": "http://storage.test/blob/901.zip?sig=abc",
-                "validator": '"v1"',
-                "size": len(BIG),
-                "split": True,
-            }
-        )
-    )
-    (tmp_path / "901.download").mkdir()
-    (tmp_path / "901.download" / "padding.bin").write_bytes(b"stale")
-    requests, handler = zip_server(BIG)
-    client, _ = mock_client(handler)  # type: ignore[arg-type]
-    result = await download_run_output(client, 901, tmp_path / "901")
-    assert result.state is DownloadState.DONE, result.message
-    assert requests[0].method == "POST" and "range" not in requests[1].headers
-    assert (tmp_path / "901" / "padding.bin").read_bytes() == bytes(range(256)) * 1200
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["901"]
+    def fake_open(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        handle = real_open(file, mode, *args, **kwargs)
+        return Full(handle) if str(file).endswith(".zip.part") and "b" in mode else handle
 
+    monkeypatch.setattr(download_module, "open", fake_open, raising=False)
+    chunks = [GOOD[i : i + 1000] for i in range(0, len(GOOD), 1000)]
 
-async def test_a_large_damaged_member_keeps_the_archive_as_served(tmp_path: Path) -> None:
-    damaged = bytearray(BIG)
-    damaged[BIG.index(bytes(range(256)) * 4) + 200_000] ^= 0xFF
-    _, handler = zip_server(bytes(damaged))
-    client, _ = mock_client(handler)  # type: ignore[arg-type]
-    result = await download_run_output(client, 901, tmp_path / "901")
-    assert result.state is DownloadState.BAD_ZIP and "CRC" in result.message
-    assert (tmp_path / "901.zip").read_bytes() == bytes(damaged)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["901.zip"]
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(302, headers={"Location": "http://storage.test/blob"})
+        headers = {"ETag": '"v1"', "Accept-Ranges": "bytes", "Content-Length": str(len(GOOD))}
+        return httpx.Response(200, headers=headers, stream=CutStream(chunks))
 
-
-async def test_a_full_disk_keeps_what_can_be_resumed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No room for a member's bytes, nor to put them back: the `.part` is cut before it."""
-    from kbench_tui.api import zipsplit
-
-    def full(*_: object) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    real_write = os.write
-
-    def write(fd: int, data: memoryview) -> int:
-        if len(data) > 10_000:
-            real_write(fd, data[:1000])
-            full()
-        return real_write(fd, data)
-
-    monkeypatch.setattr(zipsplit.os, "write", write)
-    monkeypatch.setattr(zipsplit, "_copy_at", full)
-    _, handler = zip_server(BIG)
-    client, _ = mock_client(handler)  # type: ignore[arg-type]
+    client, _ = mock_client(handler)
     result = await download_run_output(client, 901, tmp_path / "901")
     assert result.state is DownloadState.FAILED
     assert result.message == f"cannot write {tmp_path / '901.zip.part'}: No space left on device"
-    start = BIG.index(bytes(range(256)) * 4)
-    assert (tmp_path / "901.zip.part").read_bytes() == BIG[:start]
-    assert "split" not in json.loads((tmp_path / "901.zip.part.json").read_text())
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["901.zip.part", "901.zip.part.json"]
+    kept = (tmp_path / "901.zip.part").read_bytes()
+    assert 0 < len(kept) <= cut and GOOD.startswith(kept)  # resumable later
 
 
 async def test_a_stale_sidecar_goes_when_the_new_answer_cannot_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Else a process dying now would leave it beside a `.part` it does not describe."""
+    """Else it would stay beside bytes of another answer, and a later call resume them."""
     (tmp_path / "901.zip.part").write_bytes(b"x" * 10)
     sidecar = {
         "run_id": 901,
         "include_source": False,
         "url": "http://storage.test/old",
         "validator": '"v0"',
-        "size": 10,  # already complete by its own account: not resumed, fetched again
+        "size": 10,  # complete by its own account: not resumed, asked for again
     }
     (tmp_path / "901.zip.part.json").write_text(json.dumps(sidecar))
     seen: list[bool] = []
@@ -496,9 +422,8 @@ async def test_a_stale_sidecar_goes_when_the_new_answer_cannot_resume(
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
             return httpx.Response(302, headers={"Location": "http://storage.test/new"})
-        seen.append((tmp_path / "901.zip.part.json").exists())
-        headers = {"Content-Length": str(len(BIG))}  # no ETag: cannot be resumed
-        return httpx.Response(200, headers=headers, stream=CutStream([BIG]))
+        headers = {"Content-Length": str(len(GOOD))}  # no ETag: cannot be resumed
+        return httpx.Response(200, headers=headers, stream=CutStream([GOOD]))
 
     client, _ = mock_client(handler)
     original = download_module._Download._stream
@@ -510,4 +435,4 @@ async def test_a_stale_sidecar_goes_when_the_new_answer_cannot_resume(
     monkeypatch.setattr(download_module._Download, "_stream", observe)
     result = await download_run_output(client, 901, tmp_path / "901")
     assert result.state is DownloadState.DONE, result.message
-    assert seen == [True, False]  # gone before the body is written with holes
+    assert seen == [False]  # gone before the new answer's bytes were written

@@ -37,7 +37,6 @@ from kbench_tui.api.download import DownloadState, download_run_output
 from kbench_tui.api.errors import ProtocolError
 from kbench_tui.api.logs import LogEntry, LogsNotReady, fetch_persisted_logs, stream_run_logs
 from kbench_tui.api.retry import RetryPolicy
-from kbench_tui.api.zipsplit import Splitter
 from kbench_tui.cli import main
 from kbench_tui.config import Credentials
 from kbench_tui.sim.runner import RunningSim
@@ -198,21 +197,15 @@ def big_runs() -> Iterator[tuple[RunningSim, list[int]]]:
 
 @pytest.fixture
 def archive_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """sha256 of every downloaded zip as it is handed to extraction (the zip stream): the
-    archive's bytes with the members written straight into staging put back in place."""
+    """sha256 of every downloaded zip as it is handed to extraction (the zip stream)."""
     seen: list[str] = []
-    real = download_module.extract_received
+    real = download_module.extract_zip
 
-    def spy(path: Path, staging: Path, split: Splitter | None) -> int:
-        data = bytearray(path.read_bytes())
-        for member in split.members if split is not None else ():
-            piece = staging.joinpath(*member.parts).read_bytes()
-            assert len(piece) == member.size
-            data[member.start : member.start + member.size] = piece
-        seen.append(sha256(bytes(data)))
-        return real(path, staging, split)
+    def spy(path: Path, staging: Path) -> int:
+        seen.append(sha256(path.read_bytes()))
+        return real(path, staging)
 
-    monkeypatch.setattr(download_module, "extract_received", spy)
+    monkeypatch.setattr(download_module, "extract_zip", spy)
     return seen
 
 
