@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  a model-proxy credentials into .env · b leaderboard · ctrl+r refresh · q quit\n"
             "\n"
             'Configuration: ~/.config/kbench-tui/config.toml (bell, [keymap] binding-id = "key").\n'
+            "Proxies: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY, as the kaggle CLI reads them.\n"
             "Exit codes of the dashboard: 0 quit; 3 credentials missing or rejected.\n"
             "Each command has its own help: kbench-tui export --help, kbench-tui sim --help.\n"
         ),

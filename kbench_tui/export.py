@@ -190,11 +190,14 @@ async def build_document(
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def bounded(coro: Any) -> Any:
-        async with limit:
-            try:
-                return await coro
-            finally:
-                progress.step()
+        try:
+            async with limit:
+                try:
+                    return await coro
+                finally:
+                    progress.step()
+        finally:
+            coro.close()  # cancelled before its turn: never started, and no warning for it
 
     # A named task's runs are listed while the task is looked up (one round trip instead
     # of two), under the name given, as the kaggle CLI lists them; not when a filter may
@@ -204,12 +207,13 @@ async def build_document(
     if tasks:
         progress.add(2 * len(tasks) if eager else len(tasks))
 
+        async def runs_of(ref: TaskRef) -> list[Any]:
+            # The lookup is made here, not passed in: cancelled before it starts (the task
+            # was not found), it then leaves no coroutine that was never awaited.
+            return await bounded(client.list_all_runs(ref, models=models or None))
+
         async def get(ref: TaskRef) -> tuple[Any, list[Any] | None]:
-            runs_lookup = (
-                asyncio.ensure_future(bounded(client.list_all_runs(ref, models=models or None)))
-                if eager
-                else None
-            )
+            runs_lookup = asyncio.ensure_future(runs_of(ref)) if eager else None
             try:
                 try:
                     task = await bounded(client.get_task(ref))

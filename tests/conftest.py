@@ -22,6 +22,16 @@ from kbench_tui.sim.clock import ManualClock
 from kbench_tui.sim.runner import RunningSim, SimConfig, start_sim
 
 TOKENS = {"demo": "demo-token", "alice": "alice-token"}
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "request_method")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clients honour proxy variables (api/proxies.py): the machine's must not steer
+    the tests; a test that wants a proxy sets its own."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
 
 
 def make_auth_headers(user: str = "demo", *, basic: bool = False) -> dict[str, str]:

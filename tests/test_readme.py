@@ -233,7 +233,15 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_top_level_help_names_the_modes_and_the_keys(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_cli(capsys, "--help")
     assert code == 0
-    for text in ("--demo", "--endpoint", "export", "sim", "Dashboard keys", "config.toml"):
+    for text in (
+        "--demo",
+        "--endpoint",
+        "export",
+        "sim",
+        "Dashboard keys",
+        "config.toml",
+        "HTTPS_PROXY",
+    ):
         assert text in out
     for binding_id in ("push", "download", "results", "publish"):
         assert binding_id in out

@@ -24,7 +24,14 @@ import httpx
 from kbench_tui import __version__
 from kbench_tui.api.bulk import BulkPool, BulkResponse
 from kbench_tui.api.bulk import open_get as open_bulk_get
-from kbench_tui.api.errors import ApiError, ProtocolError, UnreachableError, error_for_status
+from kbench_tui.api.errors import (
+    ApiError,
+    ProtocolError,
+    ProxyRefusedError,
+    ProxyUnreachableError,
+    UnreachableError,
+    error_for_status,
+)
 from kbench_tui.api.retry import (
     RetryableFailure,
     RetryCallback,
@@ -149,6 +156,29 @@ class RpcConnection:
             detail = "a header holds a character HTTP does not allow"
         else:
             detail = str(exc).split("\n", 1)[0][:200] or "no detail"
+        variable = self._proxy_variable(exc)
+        if isinstance(exc, httpx.ProxyError):
+            # httpx's message is the proxy's status line, never the proxy's address.
+            if detail[:3] in ("502", "503", "504") or not detail[:3].isdigit():
+                unreachable = ProxyUnreachableError(
+                    f"the proxy in {variable or 'the environment'} could not reach "
+                    f"{self._origin} ({detail})",
+                    rpc=rpc,
+                )
+                return RetryableFailure(unreachable, sent=False)
+            refused = ProxyRefusedError(
+                f"the proxy in {variable or 'the environment'} refused the connection to "
+                f"{self._origin} ({detail})",
+                rpc=rpc,
+            )
+            return RetryableFailure(refused, sent=True)  # as if answered: never repeated
+        if variable is not None and isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            error = ProxyUnreachableError(
+                f"cannot connect to the proxy in {variable} for {self._origin} "
+                f"({reason}: {detail})",
+                rpc=rpc,
+            )
+            return RetryableFailure(error, sent=False)
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             error: ApiError = UnreachableError(
                 f"cannot connect to {self._origin} ({reason}: {detail})", rpc=rpc
@@ -167,6 +197,23 @@ class RpcConnection:
             )
         return RetryableFailure(error, sent=True)
 
+    def _proxy_variable(self, exc: httpx.HTTPError) -> str | None:
+        """The variable naming the proxy a failed request went through, if it did."""
+        try:
+            url = str(exc.request.url)
+        except RuntimeError:  # no request attached
+            return None
+        return self._proxy_variable_for(url)
+
+    def _proxy_variable_for(self, url: str) -> str | None:
+        if self._tls is None:
+            return None
+        try:
+            chosen = self._tls.proxies.chosen_for(url)
+        except ApiError:
+            return None
+        return chosen[0] if chosen is not None else None
+
     def answer_error(
         self, response: httpx.Response | BulkResponse, content: bytes, rpc: str
     ) -> ApiError | None:
@@ -183,7 +230,20 @@ class RpcConnection:
                 body = json.loads(content) if content else None
             except ValueError:
                 body = None
-        if isinstance(body, dict) and isinstance(body.get("code"), int) and "message" in body:
+        is_error_object = (
+            isinstance(body, dict) and isinstance(body.get("code"), int) and "message" in body
+        )
+        if status in (403, 407) and not is_error_object and isinstance(response, httpx.Response):
+            # A plain-http request through a forwarding proxy: its refusal is not Kaggle's
+            # (which answers errors as JSON objects, and never 407).
+            variable = self._proxy_variable_for(str(response.request.url))
+            if variable is not None:
+                return ProxyRefusedError(
+                    f"the proxy in {variable} refused the request to {self._origin} "
+                    f"(HTTP {status} {response.reason_phrase})",
+                    rpc=rpc,
+                )
+        if is_error_object:
             code = body["code"]
             if code >= 400 or status >= 400:
                 message = str(body.get("message") or "")
@@ -240,13 +300,15 @@ class RpcConnection:
             all_headers.pop("Authorization", None)
         if body is None:
             all_headers.pop("Content-Type", None)
-        request = self.http.build_request(
-            method, url, json=body, headers=all_headers, timeout=STREAM_TIMEOUT
-        )
         try:
+            request = self.http.build_request(
+                method, url, json=body, headers=all_headers, timeout=STREAM_TIMEOUT
+            )
             response = await self.http.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise self.transport_failure(exc, rpc, reading_body=False) from None
+        except httpx.InvalidURL:
+            raise _invalid_url(rpc) from None
         try:
             yield response
         finally:
@@ -262,8 +324,14 @@ class RpcConnection:
         with_credentials: bool = True,
     ) -> AsyncIterator[httpx.Response | BulkResponse]:
         """A download's streaming GET: read by api/bulk.py (one copy per byte) on the
-        default transport, by `open_stream` when the caller gave its own transport."""
-        if self._tls is None:
+        default transport, by `open_stream` when the caller gave its own transport or the
+        environment sends `url` through a proxy."""
+        try:
+            proxied = self._tls is not None and self._tls.proxies.proxy_for(url) is not None
+        except ApiError as error:
+            error.rpc = rpc
+            raise
+        if self._tls is None or proxied:
             async with self.open_stream(
                 url,
                 None,
@@ -288,6 +356,8 @@ class RpcConnection:
             )
         except httpx.HTTPError as exc:
             raise self.transport_failure(exc, rpc, reading_body=False) from None
+        except httpx.InvalidURL:
+            raise _invalid_url(rpc) from None
         try:
             yield response
         finally:
@@ -355,3 +425,9 @@ class RpcConnection:
             raise ProtocolError(
                 f"unexpected answer shape ({exc.__class__.__name__})", rpc=rpc
             ) from None
+
+
+def _invalid_url(rpc: str) -> ProtocolError:
+    """A redirect to a URL nothing can connect to (a bad port, say): a server's mistake
+    that asking again repeats, so not retried; the URL may be a signed link, not shown."""
+    return ProtocolError("the answer pointed to an invalid URL", rpc=rpc)

@@ -106,6 +106,20 @@ class UnreachableError(ApiError):
     hint = "check your network connection and the endpoint (--endpoint / KBENCH_ENDPOINT)"
 
 
+class ProxyUnreachableError(UnreachableError):
+    """The proxy the environment names could not be reached, or could not reach the host."""
+
+    hint = "check the proxy in HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, or list the host in NO_PROXY"
+
+
+class ProxyRefusedError(ApiError):
+    """The proxy the environment names refused the request (407, 403, ...): not retried."""
+
+    hint = (
+        "check the proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and the proxy's credentials"
+    )
+
+
 class BadRequestError(ApiError):
     """Any other 4xx: the server's message says what was wrong with the request."""
 

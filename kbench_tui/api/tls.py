@@ -11,24 +11,34 @@ nothing, so even a misrouted https request through it would fail closed, never o
 Both pools are `aio_transport.AsyncioTransport`: httpx's transport with an asyncio-native
 httpcore network backend instead of anyio's (bulk bodies cost less CPU; see aio.py).
 The TLS contexts are the same ones httpx would use, handed to httpcore unchanged.
+
+A request the environment sends through a proxy (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+`NO_PROXY`; see proxies.py) goes through httpx's own transport for that proxy instead,
+which tunnels https with CONNECT and verifies the server with the same verifying context.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
+from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 import httpx
 
 from kbench_tui.api.aio_transport import AsyncioTransport
+from kbench_tui.api.proxies import EnvironmentProxies
 
 
 class OnDemandTLSTransport(httpx.AsyncBaseTransport):
     """Routes http to a plain pool and https to a verifying pool created on first use."""
 
-    def __init__(self, **pool_options: Any) -> None:
+    def __init__(self, *, environ: Mapping[str, str] | None = None, **pool_options: Any) -> None:
         self._pool_options = pool_options
+        self.proxies = EnvironmentProxies(os.environ if environ is None else environ)
+        self._proxied: dict[str, httpx.AsyncHTTPTransport] = {}
         # CERT_REQUIRED with check_hostname and no CA loaded: it cannot verify anything.
         self._plain = AsyncioTransport(
             ssl_context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), **pool_options
@@ -60,13 +70,29 @@ class OnDemandTLSTransport(httpx.AsyncBaseTransport):
         pool = self._secure or await self._secure_pool()
         return pool.ssl_context
 
+    async def _through(self, proxy: str) -> httpx.AsyncHTTPTransport:
+        if proxy not in self._proxied:
+            verifying = (self._secure or await self._secure_pool()).ssl_context
+            if proxy not in self._proxied:  # (another request may have made it meanwhile)
+                self._proxied[proxy] = httpx.AsyncHTTPTransport(
+                    proxy=proxy, verify=verifying, trust_env=False
+                )
+        return self._proxied[proxy]
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.proxies:
+            proxy = self.proxies.proxy_for(str(request.url))
+            if proxy is not None:
+                return await (await self._through(proxy)).handle_async_request(request)
         if request.url.scheme == "https":
             pool = self._secure or await self._secure_pool()
             return await pool.handle_async_request(request)
         return await self._plain.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._plain.aclose()
+        pools: list[httpx.AsyncBaseTransport] = [self._plain, *self._proxied.values()]
         if self._secure is not None:
-            await self._secure.aclose()
+            pools.append(self._secure)
+        for pool in pools:
+            with suppress(Exception):  # one failing close must not leave the others open
+                await pool.aclose()

@@ -37,11 +37,13 @@ from kbench_tui.api.errors import (
     ApiError,
     AuthError,
     NotFoundError,
+    ProxyRefusedError,
     RateLimitedError,
     ServerError,
     UnreachableError,
 )
 from kbench_tui.api.paging import LIST_PAGE_SIZE, all_pages
+from kbench_tui.api.proxies import ProxySettingError
 
 if TYPE_CHECKING:
     from kbench_tui.api.models import ApiBenchmarkTask, ApiBenchmarkTaskRun
@@ -55,6 +57,9 @@ K = TypeVar("K", bound=Hashable)
 _DUE = 1e-6
 
 TRANSIENT_ERRORS: tuple[type[ApiError], ...] = (UnreachableError, ServerError, RateLimitedError)
+# The service cannot be reached through this machine's proxy settings either: shown as
+# offline with the reason (not as a reachable service failing every slow cycle).
+_OFFLINE_ERRORS = (*TRANSIENT_ERRORS, ProxyRefusedError, ProxySettingError)
 
 
 class TasksPage(Protocol):
@@ -322,7 +327,7 @@ class Poller:
         except AuthError as error:
             self._on_event(AuthRejected(error))
             return None
-        except TRANSIENT_ERRORS as error:
+        except _OFFLINE_ERRORS as error:
             return self._went_offline(error)
         except ApiError as error:
             # A malformed answer or a rejected filter: retrying fast will not help, but the

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from kbench_tui.api.errors import AuthError, ProtocolError, UnreachableError
+from kbench_tui.api.errors import AuthError, ProtocolError, ProxyRefusedError, UnreachableError
 from kbench_tui.api.models import (
     ApiBenchmarkTask,
     ApiBenchmarkTaskRun,
@@ -17,6 +17,7 @@ from kbench_tui.api.models import (
     GetBenchmarkTaskQuotaResponse,
     ListBenchmarkTasksResponse,
 )
+from kbench_tui.api.proxies import ProxySettingError
 from kbench_tui.watch.poller import (
     AuthRejected,
     ConnectionChanged,
@@ -270,3 +271,20 @@ async def test_run_loop_sleeps_the_interval_and_poke_cuts_it_short() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ProxyRefusedError("the proxy in HTTPS_PROXY refused the connection (407)"),
+        ProxySettingError("ALL_PROXY names a socks5:// proxy"),
+    ],
+)
+async def test_a_proxy_in_the_way_shows_as_offline_with_its_reason(setup, failure) -> None:
+    """Not 'online' with a toast every slow cycle: nothing gets through until it is fixed."""
+    client, events, _, poller = setup
+    await poller.poll_once()
+    client.failure = failure
+    await poller.poll_once()
+    assert not poller.online
+    assert [e.error for e in events if isinstance(e, ConnectionChanged)] == [failure]
