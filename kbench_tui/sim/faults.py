@@ -20,15 +20,20 @@ injected failure leaves the simulator exactly as it was. The signed download URL
 an RPC, so status and malformed-json faults skip it; its faults are `download-cut` and
 `download-speed` (a storage host that sends each connection slowly, as a distant or
 throttling one does).
-Each spec has its own RNG seeded from `--rng-seed` and the spec's position, so a run of
-requests sees the same fault pattern every time.
+Whether a fault hits a request is drawn from `--rng-seed`, the spec and its position, and
+the request itself: its RPC, its body (for a download, its signed URL) and how many
+identical requests came before it. The same requests therefore meet the same faults every
+time, in whatever order a concurrent client sends them: the 3rd attempt of one run's log
+fetch is decided the same way whether 7 other fetches raced it or none did. Replacing the
+faults (`RunningSim.set_faults`) starts the count afresh.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 import re
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 
 DOWNLOAD = "download"  # the name faults use for the signed download GET (not an RPC)
 _KINDS = (
@@ -51,7 +56,7 @@ class FaultSpecError(ValueError):
 
 @dataclass
 class Fault:
-    """One parsed fault spec with its own reproducible RNG."""
+    """One parsed fault spec; `seed` makes its decisions reproducible."""
 
     spec: str
     kind: str
@@ -63,13 +68,19 @@ class Fault:
     cut_fraction: float = 0.0
     speed: float = 0.0  # bytes per second
     rpc: str | None = None
-    rng: random.Random = field(default_factory=random.Random, repr=False)
+    seed: str = ""
 
-    def fires(self, method: str | None) -> bool:
-        """Decide (consuming one RNG draw) whether this fault hits a request for `method`."""
+    def fires(self, method: str | None, request: str = "") -> bool:
+        """Whether this fault hits the request named `request` (see `FaultSet.name`).
+
+        A pure function of the seed and the name: asking again gives the same answer.
+        """
         if self.rpc is not None and method != self.rpc:
             return False
-        return self.rng.random() < self.rate
+        if self.rate >= 1.0:
+            return True
+        digest = hashlib.blake2b(f"{self.seed}\n{request}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64 < self.rate
 
 
 def _number(spec: str, key: str, value: str, cast: type = float) -> float:
@@ -121,7 +132,7 @@ def parse_fault(spec: str, rng_seed: int = 0, index: int = 0) -> Fault:
             f"bad fault {spec!r}: give exactly one of {', '.join(_KINDS)} (got {len(kinds)})"
         )
     kind = kinds[0]
-    fault = Fault(spec=spec, kind=kind, rng=random.Random(f"{rng_seed}:fault:{index}:{spec}"))
+    fault = Fault(spec=spec, kind=kind, seed=f"{rng_seed}:fault:{index}:{spec}")
     value = items[kind] or ""
     if kind == "status":
         fault.status = int(_number(spec, "status", value, int))
@@ -170,31 +181,52 @@ class FaultPlan:
 
 
 class FaultSet:
-    """The active faults; replaceable at run time (`RunningSim.set_faults`)."""
+    """The active faults; replaceable at run time (`RunningSim.set_faults`).
+
+    Every decision for one request is made under the name `name` gave it, so a request's
+    faults depend on what it is and how many identical ones came before, never on what
+    other requests were in flight.
+    """
 
     def __init__(self, faults: list[Fault] | None = None) -> None:
         self.faults = faults or []
+        self._seen: Counter[str] = Counter()
 
-    def latency(self, method: str | None) -> float:
-        return sum(f.latency for f in self.faults if f.kind == "latency" and f.fires(method))
+    def name(self, method: str, subject: bytes) -> str:
+        """A request's name: its method, a digest of `subject` (the body, or the download
+        URL's token) and how many requests of that name this set saw before (from 0)."""
+        key = f"{method}\n{hashlib.blake2b(subject, digest_size=12).hexdigest()}"
+        occurrence = self._seen[key]
+        self._seen[key] = occurrence + 1
+        return f"{key}\n{occurrence}"
 
-    def status(self, method: str) -> Fault | None:
+    def latency(self, method: str | None, request: str = "") -> float:
+        return sum(
+            f.latency for f in self.faults if f.kind == "latency" and f.fires(method, request)
+        )
+
+    def status(self, method: str, request: str = "") -> Fault | None:
         for fault in self.faults:
-            if fault.kind == "status" and fault.fires(method):
+            if fault.kind == "status" and fault.fires(method, request):
                 return fault
         return None
 
-    def malformed(self, method: str) -> bool:
-        return any(f.kind == "malformed-json" and f.fires(method) for f in self.faults)
+    def malformed(self, method: str, request: str = "") -> bool:
+        return any(f.kind == "malformed-json" and f.fires(method, request) for f in self.faults)
 
-    def plan(self, method: str | None) -> FaultPlan:
+    def plan(self, method: str | None, request: str = "") -> FaultPlan:
         plan = FaultPlan()
         for fault in self.faults:
-            if fault.kind == "sse-drop-after" and method == "GetBenchmarkTaskRunLogs":
-                if fault.fires(method):
-                    plan.sse_drop_after = fault.drop_after
-            elif fault.kind == "download-cut" and method == DOWNLOAD and fault.fires(method):
+            if fault.kind == "sse-drop-after":
+                applies = method == "GetBenchmarkTaskRunLogs"
+            else:
+                applies = method == DOWNLOAD and fault.kind in ("download-cut", "download-speed")
+            if not applies or not fault.fires(method, request):
+                continue
+            if fault.kind == "sse-drop-after":
+                plan.sse_drop_after = fault.drop_after
+            elif fault.kind == "download-cut":
                 plan.download_cut = fault.cut_fraction
-            elif fault.kind == "download-speed" and method == DOWNLOAD and fault.fires(method):
+            else:
                 plan.download_speed = fault.speed
         return plan

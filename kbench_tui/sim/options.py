@@ -29,7 +29,10 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         help="clock speed relative to real time; 0 freezes the clock (default: 1.0)",
     )
     parser.add_argument(
-        "--rng-seed", type=int, default=0, help="seed that makes outcomes reproducible (default: 0)"
+        "--rng-seed",
+        type=int,
+        default=0,
+        help="seed that makes outcomes and faults reproducible (default: 0)",
     )
     parser.add_argument(
         "--build-seconds",

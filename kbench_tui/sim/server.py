@@ -253,21 +253,47 @@ class FaultMiddleware:
         if method is None or not faults.faults:
             await self.app(scope, receive, send)
             return
-        delay = faults.latency(method)
+        if method == DOWNLOAD:
+            subject = path.rsplit("/", 1)[-1].encode()  # the signed token names the archive
+        else:
+            subject, receive = await _buffered(receive)
+        request = faults.name(method, subject)
+        delay = faults.latency(method, request)
         if delay > 0:
             await asyncio.sleep(delay)
         if method != DOWNLOAD:
-            fault = faults.status(method)
+            fault = faults.status(method, request)
             if fault is not None:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
                 message = f"Injected fault: HTTP {fault.status} ({fault.spec})."
                 response = error_response(ApiError(fault.status, message, headers))
                 await response(scope, receive, send)
                 return
-        scope["kbench.faults"] = faults.plan(method)
-        if method != DOWNLOAD and faults.malformed(method):
+        scope["kbench.faults"] = faults.plan(method, request)
+        if method != DOWNLOAD and faults.malformed(method, request):
             send = _truncating_send(send)
         await self.app(scope, receive, send)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """Read a request's whole body (an RPC's: small), and a `receive` that hands it on."""
+    chunks: list[bytes] = []
+    held: list[Message] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: pass that on
+            held.append(message)
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    held.insert(0, {"type": "http.request", "body": body, "more_body": False})
+
+    async def replay() -> Message:
+        return held.pop(0) if held else await receive()
+
+    return body, replay
 
 
 def _truncating_send(send: Send) -> Send:

@@ -19,7 +19,8 @@ from cli_harness import (
     lines,
 )
 
-from kbench_tui.sim.faults import DOWNLOAD, parse_faults
+from kbench_tui.sim.downloads import make_token
+from kbench_tui.sim.faults import DOWNLOAD, FaultSet, parse_faults
 
 pytestmark = pytest.mark.conformance
 
@@ -84,12 +85,14 @@ def output_zip_bytes(api: httpx.Client, run_id: int) -> bytes:
     return response.content
 
 
-def first_cut_only(rate_choices=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> str:
-    """A download-cut spec whose seeded RNG cuts the first download and spares the second."""
+def first_cut_only(run_id: int, rate_choices=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> str:
+    """A download-cut spec that cuts the run's first download and spares the second."""
+    archive = f"{make_token(run_id, include_source=False)}.zip".encode()
     for rate in rate_choices:
         spec = f"download-cut=0.5,rate={rate}"
-        (fault,) = parse_faults([spec], rng_seed=0)
-        if fault.fires(DOWNLOAD) and not fault.fires(DOWNLOAD):
+        probe = FaultSet(parse_faults([spec], rng_seed=0))
+        first, second = (probe.plan(DOWNLOAD, probe.name(DOWNLOAD, archive)) for _ in range(2))
+        if first.download_cut is not None and second.download_cut is None:
             return spec
     raise AssertionError("no rate gives cut-then-whole with rng seed 0")
 
@@ -103,17 +106,14 @@ def test_download_cut_midway_resumes_with_a_range_request_and_matches(
     )
     conf_sim.clock.advance(QUEUE_SECONDS + RUN_SECONDS)
     expected = output_zip_bytes(api, run_id)
-    spec = first_cut_only()
+    spec = first_cut_only(run_id)
     conf_sim.set_faults([spec])
+    gets_before = conf_sim.state.requests[DOWNLOAD]
 
     result = run_kaggle(conf_sim, *f"b t download {TASK_SLUG} -o out".split(), cwd=workdir)
 
-    # The fault's RNG drew exactly twice: the cut GET, then the CLI's resuming GET.
-    (fault,) = conf_sim.state.faults.faults
-    (probe,) = parse_faults([spec], rng_seed=0)
-    probe.rng.random()
-    probe.rng.random()
-    assert fault.rng.getstate() == probe.rng.getstate()
+    # Exactly two GETs of the archive: the cut one, then the CLI's resuming one.
+    assert conf_sim.state.requests[DOWNLOAD] == gets_before + 2
     conf_sim.set_faults([])
 
     assert result.returncode == 0, result

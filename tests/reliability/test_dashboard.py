@@ -164,8 +164,10 @@ def count_fault_hits(sim: RunningSim) -> Counter[str]:
     for fault in sim.state.faults.faults:
         decide = fault.fires
 
-        def fires(method: str | None, decide=decide, spec: str = fault.spec) -> bool:
-            fired = decide(method)
+        def fires(
+            method: str | None, request: str = "", decide=decide, spec: str = fault.spec
+        ) -> bool:
+            fired = decide(method, request)
             if fired:
                 hits[spec] += 1
             return fired

@@ -57,7 +57,10 @@ FAULT_CASES = [pytest.param([spec], id=name) for name, spec in FAULTS.items()] +
 # touch live streams, which an export of finished runs never opens).
 VISIBLE_IN_EXPORT = ("status=", "download-cut", "malformed-json")
 EXPORT_FLAGS = ("--with-results", "--with-logs")
-DEMO_SEED = {"seed": "demo", "rng_seed": 7}
+# The faults' draws are a function of the seed and of each request (faults.py), so the
+# pattern is the same on every run; this seed makes malformed-json (5%, and only 200 JSON
+# answers show it) hit at least one of the export's requests, which the test checks.
+DEMO_SEED = {"seed": "demo", "rng_seed": 3}
 
 
 def _token_client(sim: RunningSim, attempts: int = 5) -> BenchmarksClient:
@@ -172,8 +175,12 @@ def test_export_formats_under_all_faults_equal_the_clean_ones(
 
 @pytest.fixture
 def big_runs() -> Iterator[tuple[RunningSim, list[int]]]:
-    """Three finished runs whose output zips are ~300 KB each (so cuts land mid-file)."""
-    with simulator(users={"demo": "demo-token"}) as sim:
+    """Three finished runs whose output zips are ~300 KB each (so cuts land mid-file).
+
+    Under rng seed 2 each cut spec below cuts at least one of the three first GETs (the
+    test checks that resumed requests happened).
+    """
+    with simulator(users={"demo": "demo-token"}, rng_seed=2) as sim:
         sim.engine.add_task("demo", "big-outputs")
         runs = [
             sim.engine.add_run(

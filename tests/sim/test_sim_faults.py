@@ -97,6 +97,31 @@ def test_fault_pattern_is_reproducible_and_targetable() -> None:
     assert set(first) == {200, 503}
 
 
+def test_a_requests_faults_do_not_depend_on_the_order_requests_come_in() -> None:
+    """A concurrent client sends its requests in a new order each time: each request still
+    meets the same faults (its 1st, 2nd, 3rd attempt), so a fault run is reproducible."""
+    spec = "status=503,rate=0.5,rpc=ListBenchmarkTasks"
+    bodies = [{"pageSize": size} for size in range(1, 9)]
+
+    def outcomes(order: list[int]) -> dict[int, list[int]]:
+        config = SimConfig(faults=[spec], rng_seed=3)
+        seen: dict[int, list[int]] = {index: [] for index in range(len(bodies))}
+        with (
+            start_sim(config, clock=ManualClock()) as sim,
+            httpx.Client(base_url=sim.url, headers={"Authorization": "Bearer demo-token"}) as http,
+        ):
+            for index in order:
+                status = http.post(rpc_path("ListBenchmarkTasks"), json=bodies[index]).status_code
+                seen[index].append(status)
+        return seen
+
+    round_robin = [index for _ in range(3) for index in range(len(bodies))]
+    one_by_one_backwards = [index for index in reversed(range(len(bodies))) for _ in range(3)]
+    first = outcomes(round_robin)
+    assert first == outcomes(one_by_one_backwards)
+    assert {status for statuses in first.values() for status in statuses} == {200, 503}
+
+
 def test_latency(sim: RunningSim, client: httpx.Client, rpc: Rpc) -> None:
     sim.set_faults(["latency=40ms"])
     started = time.perf_counter()
