@@ -565,7 +565,7 @@ async def _bounded(step: Awaitable[_T], timeout: float | None, host: str) -> _T:
     try:
         return task.result()
     except OSError as exc:  # refused, unreachable, name not found, certificate refused
-        raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
+        raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
 
 
 def _abandon(task: asyncio.Future[Any]) -> None:

@@ -26,11 +26,13 @@ from kbench_tui.api.bulk import BulkPool, BulkResponse
 from kbench_tui.api.bulk import open_get as open_bulk_get
 from kbench_tui.api.errors import (
     ApiError,
+    HostNotFoundError,
     ProtocolError,
     ProxyRefusedError,
     ProxyUnreachableError,
     UnreachableError,
     error_for_status,
+    names_no_host,
 )
 from kbench_tui.api.retry import (
     RetryableFailure,
@@ -156,44 +158,50 @@ class RpcConnection:
             detail = "a header holds a character HTTP does not allow"
         else:
             detail = str(exc).split("\n", 1)[0][:200] or "no detail"
+        try:
+            target: httpx.URL | None = exc.request.url  # a download's host is not the API's
+        except RuntimeError:  # no request attached
+            target = None
+        origin = self._origin if target is None else _origin_of(target)
         variable = self._proxy_variable(exc)
         if isinstance(exc, httpx.ProxyError):
             # httpx's message is the proxy's status line, never the proxy's address.
             if detail[:3] in ("502", "503", "504") or not detail[:3].isdigit():
                 unreachable = ProxyUnreachableError(
                     f"the proxy in {variable or 'the environment'} could not reach "
-                    f"{self._origin} ({detail})",
+                    f"{origin} ({detail})",
                     rpc=rpc,
                 )
                 return RetryableFailure(unreachable, sent=False)
             refused = ProxyRefusedError(
                 f"the proxy in {variable or 'the environment'} refused the connection to "
-                f"{self._origin} ({detail})",
+                f"{origin} ({detail})",
                 rpc=rpc,
             )
             return RetryableFailure(refused, sent=True)  # as if answered: never repeated
         if variable is not None and isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
             error = ProxyUnreachableError(
-                f"cannot connect to the proxy in {variable} for {self._origin} "
-                f"({reason}: {detail})",
+                f"cannot connect to the proxy in {variable} for {origin} ({reason}: {detail})",
                 rpc=rpc,
             )
             return RetryableFailure(error, sent=False)
+        if isinstance(exc, httpx.ConnectError) and names_no_host(exc):
+            host = urlsplit(origin).hostname
+            missing = HostNotFoundError(f"cannot find host {host} ({reason}: {detail})", rpc=rpc)
+            return RetryableFailure(missing, sent=False)
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             error: ApiError = UnreachableError(
-                f"cannot connect to {self._origin} ({reason}: {detail})", rpc=rpc
+                f"cannot connect to {origin} ({reason}: {detail})", rpc=rpc
             )
             return RetryableFailure(error, sent=False)
         caveat = "; the change may have been applied, refresh to check" if write else ""
         if reading_body:
             error = ProtocolError(f"the answer was cut off ({reason}: {detail}){caveat}", rpc=rpc)
         elif isinstance(exc, httpx.TimeoutException):
-            error = UnreachableError(
-                f"no answer from {self._origin} in time ({reason}){caveat}", rpc=rpc
-            )
+            error = UnreachableError(f"no answer from {origin} in time ({reason}){caveat}", rpc=rpc)
         else:
             error = UnreachableError(
-                f"the connection to {self._origin} failed ({reason}: {detail}){caveat}", rpc=rpc
+                f"the connection to {origin} failed ({reason}: {detail}){caveat}", rpc=rpc
             )
         return RetryableFailure(error, sent=True)
 
@@ -355,6 +363,10 @@ class RpcConnection:
                 pool=self._bulk_pool,
             )
         except httpx.HTTPError as exc:
+            try:
+                exc.request  # noqa: B018 - raises when bulk.py attached none
+            except RuntimeError:
+                exc.request = httpx.Request("GET", url)  # so the message names its host
             raise self.transport_failure(exc, rpc, reading_body=False) from None
         except httpx.InvalidURL:
             raise _invalid_url(rpc) from None
@@ -431,3 +443,10 @@ def _invalid_url(rpc: str) -> ProtocolError:
     """A redirect to a URL nothing can connect to (a bad port, say): a server's mistake
     that asking again repeats, so not retried; the URL may be a signed link, not shown."""
     return ProtocolError("the answer pointed to an invalid URL", rpc=rpc)
+
+
+def _origin_of(url: httpx.URL) -> str:
+    """`scheme://host[:port]` of a request's URL, as errors name it (never its userinfo)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{host}{port}"

@@ -106,6 +106,32 @@ class UnreachableError(ApiError):
     hint = "check your network connection and the endpoint (--endpoint / KBENCH_ENDPOINT)"
 
 
+class HostNotFoundError(UnreachableError):
+    """The host name does not exist (DNS answered "no such name"): not retried, as a typo in
+    the endpoint would otherwise be retried for half a minute before it was reported."""
+
+    hint = "check the host name in the endpoint (--endpoint / KBENCH_ENDPOINT) and your network"
+
+
+def names_no_host(exc: BaseException) -> bool:
+    """Whether `exc` was caused by a name lookup that said the host does not exist.
+
+    "Temporary failure in name resolution" (EAI_AGAIN: no DNS server answered, e.g. while
+    offline) is not one of these: it is retried like any connection failure.
+    """
+    import socket
+
+    final = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    cause: BaseException | None = exc
+    for _ in range(8):  # httpx -> httpcore -> OSError, and a margin
+        if cause is None:
+            return False
+        if isinstance(cause, socket.gaierror):
+            return cause.errno in final
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 class ProxyUnreachableError(UnreachableError):
     """The proxy the environment names could not be reached, or could not reach the host."""
 

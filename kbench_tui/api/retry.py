@@ -21,6 +21,7 @@ from typing import Literal, TypeVar
 
 from kbench_tui.api.errors import (
     ApiError,
+    HostNotFoundError,
     ProtocolError,
     RateLimitedError,
     ServerError,
@@ -91,6 +92,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 def should_retry(error: ApiError, kind: RpcKind, *, sent: bool) -> bool:
     """Whether repeating the request is useful and safe (see the module docstring)."""
+    if isinstance(error, HostNotFoundError):
+        return False  # the name does not exist: asking again gets the same answer
     if kind == "read":
         return (
             isinstance(error, (UnreachableError, RateLimitedError, ServerError, ProtocolError))

@@ -7,6 +7,7 @@ from typing import Literal
 from kbench_tui.api.errors import (
     ApiError,
     AuthError,
+    HostNotFoundError,
     NotFoundError,
     ProtocolError,
     RateLimitedError,
@@ -18,6 +19,7 @@ Severity = Literal["information", "warning", "error"]
 
 _TOASTS: tuple[tuple[type[ApiError], str, Severity], ...] = (
     (AuthError, "Credentials rejected", "error"),
+    (HostNotFoundError, "Host not found", "error"),
     (UnreachableError, "Offline", "warning"),
     (RateLimitedError, "Rate limited", "warning"),
     (ServerError, "Server error", "warning"),
@@ -36,6 +38,8 @@ def toast_for(error: ApiError) -> tuple[str, Severity]:
 
 def short_reason(error: ApiError) -> str:
     """A few words for the status bar ("unreachable", "HTTP 503"); the toast has the rest."""
+    if isinstance(error, HostNotFoundError):
+        return "host not found"
     if isinstance(error, UnreachableError):
         return "unreachable"
     if isinstance(error, RateLimitedError):
