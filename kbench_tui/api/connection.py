@@ -86,6 +86,9 @@ class RpcConnection:
         parts = urlsplit(self.endpoint)
         self._host = parts.hostname or ""
         self._origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+        # Hosts that answered in this session: for them a lookup that says "no such name"
+        # is a blip (a VPN or network switch, macOS offline), retried like any other.
+        self._answered_hosts: set[str] = set()
         path = parts.path.rstrip("/")
         if path.endswith("/v1"):
             self._prefix = self.endpoint  # already a full RPC prefix: use it as-is
@@ -185,8 +188,12 @@ class RpcConnection:
                 rpc=rpc,
             )
             return RetryableFailure(error, sent=False)
-        if isinstance(exc, httpx.ConnectError) and names_no_host(exc):
-            host = urlsplit(origin).hostname
+        host = urlsplit(origin).hostname
+        if (
+            isinstance(exc, httpx.ConnectError)
+            and host not in self._answered_hosts
+            and names_no_host(exc)
+        ):
             missing = HostNotFoundError(f"cannot find host {host} ({reason}: {detail})", rpc=rpc)
             return RetryableFailure(missing, sent=False)
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
@@ -317,6 +324,7 @@ class RpcConnection:
             raise self.transport_failure(exc, rpc, reading_body=False) from None
         except httpx.InvalidURL:
             raise _invalid_url(rpc) from None
+        self._answered_hosts.add(request.url.host)
         try:
             yield response
         finally:
@@ -370,6 +378,7 @@ class RpcConnection:
             raise self.transport_failure(exc, rpc, reading_body=False) from None
         except httpx.InvalidURL:
             raise _invalid_url(rpc) from None
+        self._answered_hosts.add(urlsplit(url).hostname or "")
         try:
             yield response
         finally:
@@ -398,6 +407,7 @@ class RpcConnection:
                 raise self.transport_failure(
                     exc, method, reading_body=False, write=kind == "write"
                 ) from None
+            self._answered_hosts.add(self._host)
             try:
                 content = await response.aread()
             except httpx.HTTPError as exc:

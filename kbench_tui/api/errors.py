@@ -107,8 +107,10 @@ class UnreachableError(ApiError):
 
 
 class HostNotFoundError(UnreachableError):
-    """The host name does not exist (DNS answered "no such name"): not retried, as a typo in
-    the endpoint would otherwise be retried for half a minute before it was reported."""
+    """The host name does not exist (DNS answered "no such name") and it never answered in
+    this session: not retried, as a typo in the endpoint would otherwise be retried for half
+    a minute before it was reported. (For a host that answered before, the same lookup
+    failure is a blip, an UnreachableError like any other.)"""
 
     hint = "check the host name in the endpoint (--endpoint / KBENCH_ENDPOINT) and your network"
 

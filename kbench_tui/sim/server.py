@@ -281,14 +281,16 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
     held: list[Message] = []
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away: pass that on
+        if message["type"] != "http.request":  # the client went away mid-body: pass that on
             held.append(message)
             break
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
-    held.insert(0, {"type": "http.request", "body": body, "more_body": False})
+    # Cut short, the body stays unfinished (`more_body`), so the app sees the disconnect
+    # as it would have, and does not act on half a request.
+    held.insert(0, {"type": "http.request", "body": body, "more_body": bool(held)})
 
     async def replay() -> Message:
         return held.pop(0) if held else await receive()

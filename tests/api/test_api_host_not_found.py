@@ -11,6 +11,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from api_helpers import CANARY, FakeSleep
@@ -20,6 +21,7 @@ from kbench_tui.api.errors import HostNotFoundError, UnreachableError
 from kbench_tui.api.retry import RetryableFailure, RetryPolicy
 from kbench_tui.cli import main
 from kbench_tui.config import Credentials
+from kbench_tui.sim.runner import RunningSim
 from kbench_tui.tui.errors import short_reason, toast_for
 
 API_HOST = "kbench-api.invalid"
@@ -28,22 +30,32 @@ NO_SUCH_NAME = (socket.EAI_NONAME, "Name or service not known")
 NO_ANSWER = (socket.EAI_AGAIN, "Temporary failure in name resolution")
 
 
-@pytest.fixture
-def lookups(monkeypatch: pytest.MonkeyPatch) -> Callable[[tuple[int, str]], Counter[str]]:
-    """Make every lookup of the test hosts fail with the given gaierror; count them."""
+class Resolver:
+    """Lookups of the test hosts: each fails with `failure`, or (None) finds 127.0.0.1."""
 
-    def install(failure: tuple[int, str]) -> Counter[str]:
-        seen: Counter[str] = Counter()
+    def __init__(self, failure: tuple[int, str] | None) -> None:
+        self.failure = failure
+        self.seen: Counter[str] = Counter()
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Callable[[tuple[int, str] | None], Resolver]:
+    """Replace `socket.getaddrinfo` for the test hosts; count their lookups."""
+
+    def install(failure: tuple[int, str] | None) -> Resolver:
+        resolver = Resolver(failure)
         real = socket.getaddrinfo
 
         def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
             if host in (API_HOST, STORAGE_HOST):
-                seen[host] += 1
-                raise socket.gaierror(*failure)
+                resolver.seen[host] += 1
+                if resolver.failure is not None:
+                    raise socket.gaierror(*resolver.failure)
+                host = "127.0.0.1"
             return real(host, *args, **kwargs)
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-        return seen
+        return resolver
 
     return install
 
@@ -58,7 +70,7 @@ def _client(sleep: FakeSleep, attempts: int = 5) -> BenchmarksClient:
 
 
 async def test_an_rpc_to_a_host_that_does_not_exist_fails_at_once(lookups) -> None:
-    seen = lookups(NO_SUCH_NAME)
+    seen = lookups(NO_SUCH_NAME).seen
     sleep = FakeSleep()
     async with _client(sleep) as client:
         with pytest.raises(HostNotFoundError) as caught:
@@ -70,7 +82,7 @@ async def test_an_rpc_to_a_host_that_does_not_exist_fails_at_once(lookups) -> No
 
 
 async def test_a_lookup_no_server_answered_is_retried_like_any_connect_failure(lookups) -> None:
-    seen = lookups(NO_ANSWER)
+    seen = lookups(NO_ANSWER).seen
     sleep = FakeSleep()
     async with _client(sleep, attempts=4) as client:
         with pytest.raises(UnreachableError) as caught:
@@ -80,8 +92,34 @@ async def test_a_lookup_no_server_answered_is_retried_like_any_connect_failure(l
     assert f"cannot connect to https://{API_HOST}" in str(caught.value)
 
 
+async def test_a_host_that_answered_before_is_retried_when_its_name_fails_later(
+    lookups, sim: RunningSim
+) -> None:
+    """A VPN or network switch (or macOS offline) can say "no such name" for a moment."""
+    resolver = lookups(None)
+    port = urlsplit(sim.url).port
+    sleep = FakeSleep()
+    client = BenchmarksClient(
+        f"http://{API_HOST}:{port}",
+        Credentials.token("demo-token", source="test"),
+        retry=RetryPolicy(max_attempts=4),
+        sleep=sleep,
+    )
+    async with client:
+        await client.list_tasks()
+        sim.stop()  # the kept-alive connection goes: the next request looks the name up
+        resolver.failure = NO_SUCH_NAME
+        resolver.seen.clear()
+        with pytest.raises(UnreachableError) as caught:
+            await client.list_tasks()
+    assert not isinstance(caught.value, HostNotFoundError)
+    assert f"cannot connect to http://{API_HOST}:{port}" in str(caught.value)
+    # 4 attempts; the first may find the dead kept-alive connection before any lookup.
+    assert len(sleep.delays) == 3 and resolver.seen[API_HOST] >= 3
+
+
 async def test_a_download_host_that_does_not_exist_is_named_and_not_retried(lookups) -> None:
-    seen = lookups(NO_SUCH_NAME)
+    seen = lookups(NO_SUCH_NAME).seen
     async with _client(FakeSleep()) as client:
         with pytest.raises(RetryableFailure) as caught:
             async with client.open_get(
@@ -97,7 +135,7 @@ async def test_a_download_host_that_does_not_exist_is_named_and_not_retried(look
 def test_export_to_a_mistyped_endpoint_exits_at_once_with_one_line(
     lookups, capsys, monkeypatch
 ) -> None:
-    seen = lookups(NO_SUCH_NAME)
+    seen = lookups(NO_SUCH_NAME).seen
     monkeypatch.setenv("KAGGLE_API_TOKEN", CANARY)
     code = main(["export", "--endpoint", f"https://{API_HOST}"])
     err = capsys.readouterr().err

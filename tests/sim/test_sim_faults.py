@@ -8,10 +8,13 @@ import time
 import httpx
 import pytest
 from sim_helpers import GOOD_NOTEBOOK, Rpc, rpc_path
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Message
 
 from kbench_tui.sim.clock import ManualClock
 from kbench_tui.sim.faults import FaultSpecError, parse_fault
 from kbench_tui.sim.runner import RunningSim, SimConfig, SimConfigError, start_sim
+from kbench_tui.sim.server import _buffered
 
 
 @pytest.mark.parametrize(
@@ -120,6 +123,36 @@ def test_a_requests_faults_do_not_depend_on_the_order_requests_come_in() -> None
     first = outcomes(round_robin)
     assert first == outcomes(one_by_one_backwards)
     assert {status for statuses in first.values() for status in statuses} == {200, 503}
+
+
+async def test_a_body_cut_short_by_a_disconnect_stays_unfinished_for_the_handler() -> None:
+    """With faults on, the middleware reads the body first; a client that hangs up mid-body
+    must still look gone to the handler, which then never acts on half a request."""
+    sent: list[Message] = [
+        {"type": "http.request", "body": b'{"slug":', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> Message:
+        return sent.pop(0)
+
+    body, replay = await _buffered(receive)
+    assert body == b'{"slug":'
+    request = Request({"type": "http", "method": "POST", "headers": []}, replay)
+    with pytest.raises(ClientDisconnect):
+        await request.body()
+
+    whole: list[Message] = [
+        {"type": "http.request", "body": b'{"a":', "more_body": True},
+        {"type": "http.request", "body": b"1}", "more_body": False},
+    ]
+
+    async def receive_whole() -> Message:
+        return whole.pop(0)
+
+    body, replay = await _buffered(receive_whole)
+    assert body == b'{"a":1}'
+    assert await Request({"type": "http", "method": "POST", "headers": []}, replay).body() == body
 
 
 def test_latency(sim: RunningSim, client: httpx.Client, rpc: Rpc) -> None:
