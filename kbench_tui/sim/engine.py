@@ -5,7 +5,10 @@ States are derived from the clock on every read, never stored:
   time has passed, then its predetermined outcome (COMPLETED, or ERRORED /
   VALIDATION_FAILED decided from the notebook when it was pushed);
 - a run is QUEUED until `schedule + queue_seconds`, RUNNING for `run_seconds`, then
-  COMPLETED or ERRORED, drawn once from `random.Random(f"{seed}:run:{run id}")`.
+  COMPLETED or ERRORED, drawn once from `random.Random(f"{seed}:run:{run id}")`; a run
+  that will complete first spends `--score-seconds` (default 0) in SCORE_PENDING: its
+  session has ended (end time, full log) but its score is awaited, so it is not finished
+  (no output to download, not on the leaderboard; the kaggle CLI keeps waiting).
 
 Policies the upstream service does not document (API reference "[unknown]"):
 - pushing while the latest version is QUEUED/RUNNING is refused with HTTP 400
@@ -72,12 +75,16 @@ class Engine:
         return "QUEUED" if elapsed < version.build_seconds * QUEUED_FRACTION else "RUNNING"
 
     def run_state(self, run: RunRow | int) -> str:
-        """QUEUED, RUNNING, COMPLETED or ERRORED (accepts a row or a run id)."""
+        """QUEUED, RUNNING, SCORE_PENDING, COMPLETED or ERRORED (a row or a run id)."""
         row = self._run_row(run) if isinstance(run, int) else run
         now = self.clock.time()
         if now < row.start_time:
             return "QUEUED"
-        return "RUNNING" if now < row.end_time else row.outcome
+        if now < row.end_time:
+            return "RUNNING"
+        if row.outcome == "COMPLETED" and now < row.end_time + self.config.score_seconds:
+            return "SCORE_PENDING"
+        return row.outcome
 
     def _run_row(self, run_id: int) -> RunRow:
         row = self.store.get_run(run_id)

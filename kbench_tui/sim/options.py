@@ -50,6 +50,12 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         "--run-seconds", type=float, default=60.0, help="time a run stays RUNNING (default: 60)"
     )
     parser.add_argument(
+        "--score-seconds",
+        type=float,
+        default=0.0,
+        help="time a run that will complete waits in SCORE_PENDING for its score (default: 0)",
+    )
+    parser.add_argument(
         "--run-error-rate",
         type=float,
         default=0.1,

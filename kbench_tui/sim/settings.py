@@ -33,6 +33,7 @@ class SimConfig:
     build_seconds: float = 10.0
     queue_seconds: float = 5.0
     run_seconds: float = 60.0
+    score_seconds: float = 0.0
     run_error_rate: float = 0.1
     users: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_USERS))
     faults: list[str] = field(default_factory=list)
@@ -48,6 +49,7 @@ class SimConfig:
             ("--build-seconds", self.build_seconds),
             ("--queue-seconds", self.queue_seconds),
             ("--run-seconds", self.run_seconds),
+            ("--score-seconds", self.score_seconds),
         ):
             # NaN fails every comparison, so it is refused too; infinity would freeze states.
             if not 0 <= value < math.inf:
@@ -87,6 +89,7 @@ class SimConfig:
             build_seconds=args.build_seconds,
             queue_seconds=args.queue_seconds,
             run_seconds=args.run_seconds,
+            score_seconds=args.score_seconds,
             run_error_rate=args.run_error_rate,
             users=users,
             faults=faults,

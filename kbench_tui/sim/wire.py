@@ -81,8 +81,8 @@ def run_to_wire(run: RunRow, state: str, error_message: str | None) -> dict:
     }
     if state != "QUEUED":
         body["startTime"] = timestamp(run.start_time)
-    if state in ("COMPLETED", "ERRORED"):
-        body["endTime"] = timestamp(run.end_time)
+    if state in ("COMPLETED", "ERRORED", "SCORE_PENDING"):
+        body["endTime"] = timestamp(run.end_time)  # SCORE_PENDING: the session has ended
     if state == "ERRORED" and error_message:
         body["errorMessage"] = error_message
     return body

@@ -218,3 +218,32 @@ def test_run_of_a_task_still_building_is_refused(conf_sim, run_kaggle, workdir, 
         f"Task '{TASK_SLUG}' is not ready to run (status: QUEUED). Only completed tasks can be run."
     )
     assert all_runs(api) == []
+
+
+def test_run_wait_keeps_waiting_while_a_score_is_pending(
+    conf_sim, start_kaggle, workdir, api
+) -> None:
+    conf_sim.engine.config.score_seconds = 30  # `kbench-tui sim --score-seconds 30`
+    conf_sim.engine.add_task("demo", TASK_SLUG)
+    cli = start_kaggle(
+        conf_sim,
+        *f"b t run {TASK_SLUG} -m gemini-2.5-flash --wait --poll-interval 1".split(),
+        cwd=workdir,
+    )
+    waiting = "  1 run(s) still in progress..."
+    cli.wait_for(waiting)
+    (run,) = all_runs(api)
+    conf_sim.store.set_run_outcome(run["id"], "COMPLETED")
+    conf_sim.clock.advance(QUEUE_SECONDS + RUN_SECONDS)
+    (run,) = all_runs(api)
+    assert run["state"] == RUN_STATE + "SCORE_PENDING" and "endTime" in run
+    # Two more polls: at least one of them saw SCORE_PENDING, and the CLI waits on.
+    cli.wait_for(waiting, count=cli.stdout.count(waiting) + 2)
+    assert cli.running() and "All runs completed:" not in cli.stdout
+    conf_sim.clock.advance(30)
+    result = cli.finish()
+
+    assert result.returncode == 0, result
+    out = lines(result.stdout)
+    done = out.index("All runs completed:")
+    assert out[done + 1] == "  gemini-2.5-flash: COMPLETED"

@@ -435,3 +435,22 @@ def test_progress_goes_to_a_terminal_stderr_only_and_stdout_stays_json(demo_sim,
     assert [t["slug"] for t in json.loads(piped.stdout)["tasks"]] == [
         t["slug"] for t in document["tasks"]
     ]
+
+
+def test_a_run_awaiting_its_score_is_exported_as_not_finished(capsys, tmp_path: Path) -> None:
+    """SCORE_PENDING is not terminal (as in the kaggle CLI): no result, no log, no download,
+    skipped in JUnit, and not a failure for --fail-on-error."""
+    with start_sim(SimConfig(seed="empty", score_seconds=30), clock=ManualClock()) as sim:
+        sim.engine.add_task("demo", "scored")
+        sim.engine.add_run("demo", "scored", "gpt-5", outcome="COMPLETED", queue_seconds=0)
+        sim.clock.advance(61)
+        flags = ("--with-results", "--with-logs", "--download", str(tmp_path / "out"))
+        document = export_json(capsys, sim.url, *flags, "--fail-on-error")
+        code, junit, err = run(capsys, "--endpoint", sim.url, "--format", "junit", *flags)
+    (run_doc,) = document["tasks"][0]["runs"]
+    assert run_doc["state"] == "SCORE_PENDING" and run_doc["ended"] is not None
+    assert run_doc.get("result") is None and run_doc["log"] is None
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
+    assert code == 0, err
+    (case,) = ET.fromstring(junit).iter("testcase")
+    assert case.find("skipped").get("message") == "run is SCORE_PENDING"

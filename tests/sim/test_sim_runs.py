@@ -155,6 +155,36 @@ def test_outcomes_are_reproducible_from_the_rng_seed() -> None:
     assert first != outcomes(8)
 
 
+def test_a_run_that_completes_waits_for_its_score_first(rpc: Rpc) -> None:
+    """`--score-seconds`: the session ends (end time, whole log), the score is awaited, so
+    the run is not finished yet: no output to download, not on the leaderboard."""
+    config = SimConfig(seed="empty", score_seconds=30)
+    with (
+        start_sim(config, clock=ManualClock()) as sim,
+        httpx.Client(base_url=sim.url, headers={"Authorization": "Bearer demo-token"}) as client,
+    ):
+        sim.engine.add_task("demo", "my-task")
+        done, failed = (
+            sim.engine.add_run("demo", "my-task", model, outcome=outcome, queue_seconds=0)
+            for model, outcome in (("gpt-5", "COMPLETED"), ("gemini-2.5-flash", "ERRORED"))
+        )
+        sim.clock.advance(60)  # the default run_seconds: both sessions have just ended
+        listed = {run["id"]: run for run in runs(rpc, client)["runs"]}
+        assert listed[done]["state"] == RUN + "SCORE_PENDING" and "endTime" in listed[done]
+        assert listed[failed]["state"] == RUN + "ERRORED"  # a failure has nothing to score
+        log = rpc(client, "GetBenchmarkTaskRunLogs", {"runId": done})
+        assert log.headers["content-type"].startswith("application/json") and log.json()
+        output = rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": done})
+        assert output.status_code == 400 and "SCORE_PENDING" in output.json()["message"]
+        assert schedule(rpc, client, ["gpt-5"]).json()["results"][0]["runSkippedReason"]
+        sim.clock.advance(30)
+        assert {run["id"]: run["state"] for run in runs(rpc, client)["runs"]}[done] == (
+            RUN + "COMPLETED"
+        )
+        output = rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": done})
+        assert output.status_code == 302
+
+
 def test_models_catalogue_paginates(client: httpx.Client, rpc: Rpc) -> None:
     models, token = [], None
     while True:

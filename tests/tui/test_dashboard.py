@@ -434,3 +434,26 @@ async def test_a_stream_ending_while_the_app_closes_reaches_no_removed_widget(
         pane.add_lines(session, LogLines(10_000, ["late line"], [None], ["stdout"], [None]))
         pane.set_status(session, LogStatus(10, None, LogPhase.ENDED, 10_000))
         pane.set_note("late note")
+
+
+async def test_a_run_awaiting_its_score_is_shown_as_such_and_not_yet_finished(
+    manual_sim: RunningSim, make_app: AppFactory
+) -> None:
+    manual_sim.engine.config.score_seconds = 30  # `kbench-tui sim --score-seconds 30`
+    run_id = await schedule(manual_sim, "what-is-kaggle", "gpt-5-mini")
+    manual_sim.store.set_run_outcome(run_id, "COMPLETED")
+    app = make_app(manual_sim)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await select_task(pilot, "what-is-kaggle")
+        table = screen.run_table.table
+        await select_run(pilot, screen, run_id)
+        manual_sim.clock.advance(5 + 60)  # queued, then the whole session
+        await wait_for(pilot, lambda: "SCORE_PENDING" in cell(table, str(run_id), "state"))
+        pane = screen.query_one(LogPane)
+        await wait_for(pilot, lambda: pane.phases[run_id].phase is LogPhase.ENDED)
+        assert cell(table, str(run_id), "ended") != "—"
+        assert not any(n.title == "Run finished" for n in app._notifications)
+
+        manual_sim.clock.advance(30)
+        await wait_for(pilot, lambda: "COMPLETED" in cell(table, str(run_id), "state"))
+        await wait_for(pilot, lambda: any(n.title == "Run finished" for n in app._notifications))
