@@ -6,7 +6,8 @@ States are derived from the clock on every read, never stored:
   VALIDATION_FAILED decided from the notebook when it was pushed);
 - a run is QUEUED until `schedule + queue_seconds`, RUNNING for `run_seconds`, then
   COMPLETED or ERRORED, drawn once from `random.Random(f"{seed}:run:{run id}")`; a run
-  that will complete first spends `--score-seconds` (default 0) in SCORE_PENDING: its
+  that will complete first spends `--score-seconds` (default 0; kept with the run when
+  it is scheduled, like its other timings) in SCORE_PENDING: its
   session has ended (end time, full log) but its score is awaited, so it is not finished
   (no output to download, not on the leaderboard; the kaggle CLI keeps waiting).
 
@@ -82,7 +83,7 @@ class Engine:
             return "QUEUED"
         if now < row.end_time:
             return "RUNNING"
-        if row.outcome == "COMPLETED" and now < row.end_time + self.config.score_seconds:
+        if row.outcome == "COMPLETED" and now < row.end_time + row.score_seconds:
             return "SCORE_PENDING"
         return row.outcome
 
@@ -268,6 +269,7 @@ class Engine:
             run_seconds=config.run_seconds if run_seconds is None else run_seconds,
             log_lines=config.log_lines if log_lines is None else log_lines,
             output_padding=output_padding,
+            score_seconds=config.score_seconds,
         )
         if outcome is None:
             outcome = draw_outcome(config.rng_seed, run_id, config.run_error_rate)

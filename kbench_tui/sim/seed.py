@@ -250,7 +250,7 @@ def _seed_demo(store: Store, clock: Clock, config: SimConfig) -> None:
                 )
             created += 3600
         tasks.append((task_id, owner, slug, extra + 1, int(public), int(public)))
-    store.bulk_load(tasks, versions, runs)
+    store.bulk_load(tasks, versions, runs, score_seconds=config.score_seconds)
     bench_slug, bench_tasks = DEMO_BENCHMARK
     store.put_benchmark(owner, bench_slug, 1, [(owner, slug) for slug in bench_tasks])
 
@@ -297,5 +297,5 @@ def _seed_large(store: Store, clock: Clock, config: SimConfig) -> None:
             runs.append(
                 _demo_run(run_id, version_id, model, owner, state, now, rng, config.log_lines)
             )
-    store.bulk_load(tasks, versions, runs)
+    store.bulk_load(tasks, versions, runs, score_seconds=config.score_seconds)
     store.put_benchmark(owner, "scale-suite", 1, [(owner, f"task-{i:04d}") for i in range(1, 21)])

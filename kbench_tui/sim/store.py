@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS runs (
     run_seconds REAL NOT NULL,
     outcome TEXT NOT NULL,
     log_lines INTEGER NOT NULL,
-    output_padding INTEGER NOT NULL DEFAULT 0
+    output_padding INTEGER NOT NULL DEFAULT 0,
+    score_seconds REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_by_version ON runs (version_id, id);
 CREATE INDEX IF NOT EXISTS runs_by_owner ON runs (owner, schedule_time);
@@ -78,8 +79,8 @@ _VERSION_COLUMNS = (
 )
 _RUN_COLUMNS = (
     "r.id, r.version_id, r.model, r.owner, r.schedule_time, r.queue_seconds, r.run_seconds,"
-    " r.outcome, r.log_lines, r.output_padding, t.owner, t.slug, v.number, v.task_name,"
-    " v.definition, t.is_public"
+    " r.outcome, r.log_lines, r.output_padding, r.score_seconds, t.owner, t.slug, v.number,"
+    " v.task_name, v.definition, t.is_public"
 )
 _RUN_JOIN = "FROM runs r JOIN versions v ON v.id = r.version_id JOIN tasks t ON t.id = v.task_id"
 _VERSION_JOIN = "FROM versions v JOIN tasks t ON t.id = v.task_id"
@@ -133,6 +134,7 @@ class RunRow:
     outcome: str
     log_lines: int
     output_padding: int
+    score_seconds: float  # spent in SCORE_PENDING after `end_time` when it will complete
     task_owner: str
     task_slug: str
     version_number: int
@@ -158,6 +160,11 @@ class Store:
         self._db = sqlite3.connect(path, check_same_thread=False)
         with self.lock:
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            if "score_seconds" not in columns:  # a --db FILE written by an earlier version
+                self._db.execute(
+                    "ALTER TABLE runs ADD COLUMN score_seconds REAL NOT NULL DEFAULT 0"
+                )
             self._db.commit()
 
     def close(self) -> None:
@@ -273,13 +280,14 @@ class Store:
         run_seconds: float,
         log_lines: int,
         output_padding: int = 0,
+        score_seconds: float = 0.0,
     ) -> int:
         """Insert a run whose outcome is decided later (`set_run_outcome`); returns its id."""
         with self.lock:
             run_id = self._db.execute(
                 "INSERT INTO runs (version_id, model, owner, schedule_time, queue_seconds,"
-                " run_seconds, outcome, log_lines, output_padding)"
-                " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)",
+                " run_seconds, outcome, log_lines, output_padding, score_seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)",
                 (
                     version_id,
                     model,
@@ -289,6 +297,7 @@ class Store:
                     run_seconds,
                     log_lines,
                     output_padding,
+                    score_seconds,
                 ),
             ).lastrowid
             self._db.commit()
@@ -365,6 +374,8 @@ class Store:
         tasks: Iterable[tuple],
         versions: Iterable[tuple],
         runs: Iterable[tuple],
+        *,
+        score_seconds: float = 0.0,
     ) -> None:
         """Insert pre-built rows with explicit ids in one transaction (fast seeding).
 
@@ -372,14 +383,17 @@ class Store:
         versions: (id, task_id, number, text, task_name, definition, create_time,
                    build_seconds, outcome, error_message, datasets_json)
         runs: (id, version_id, model, owner, schedule_time, queue_seconds, run_seconds,
-               outcome, log_lines, output_padding)
+               outcome, log_lines, output_padding); each run scores in `score_seconds`
         """
         with self.lock:
             self._db.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?)", tasks)
             self._db.executemany(
                 "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", versions
             )
-            self._db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", runs)
+            self._db.executemany(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((*run, score_seconds) for run in runs),
+            )
             self._db.commit()
 
     def max_ids(self) -> tuple[int, int, int]:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import httpx
 from sim_helpers import Rpc
 
 from kbench_tui.sim.catalog import MODELS
 from kbench_tui.sim.clock import ManualClock
+from kbench_tui.sim.downloads import make_token
 from kbench_tui.sim.engine import SKIP_REASON
 from kbench_tui.sim.runner import RunningSim, SimConfig, start_sim
+from kbench_tui.sim.store import Store
 from kbench_tui.slugs import normalize_model_slug
 
 RUN = "BENCHMARK_TASK_RUN_STATE_"
+LEADERBOARD = "GetBenchmarkLeaderboard"
 
 
 def schedule(
@@ -164,25 +170,77 @@ def test_a_run_that_completes_waits_for_its_score_first(rpc: Rpc) -> None:
         httpx.Client(base_url=sim.url, headers={"Authorization": "Bearer demo-token"}) as client,
     ):
         sim.engine.add_task("demo", "my-task")
+        sim.store.put_benchmark("demo", "suite", 1, [("demo", "my-task")])
         done, failed = (
             sim.engine.add_run("demo", "my-task", model, outcome=outcome, queue_seconds=0)
             for model, outcome in (("gpt-5", "COMPLETED"), ("gemini-2.5-flash", "ERRORED"))
         )
+        archive = f"/api/v1/downloads/{make_token(done, False)}.zip"
+
+        def board_models() -> list[str]:
+            body = {"ownerSlug": "demo", "benchmarkSlug": "suite"}
+            return [
+                row["modelVersionName"] for row in rpc(client, LEADERBOARD, body).json()["rows"]
+            ]
+
         sim.clock.advance(60)  # the default run_seconds: both sessions have just ended
         listed = {run["id"]: run for run in runs(rpc, client)["runs"]}
         assert listed[done]["state"] == RUN + "SCORE_PENDING" and "endTime" in listed[done]
         assert listed[failed]["state"] == RUN + "ERRORED"  # a failure has nothing to score
         log = rpc(client, "GetBenchmarkTaskRunLogs", {"runId": done})
-        assert log.headers["content-type"].startswith("application/json") and log.json()
+        assert log.headers["content-type"].startswith("application/json")
+        whole = sim.engine.run_log(sim.store.get_run(done)).as_json_array()
+        assert log.json() == json.loads(whole) and log.json()
         output = rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": done})
         assert output.status_code == 400 and "SCORE_PENDING" in output.json()["message"]
+        assert client.get(archive).status_code == 404  # nor by a link given out earlier
+        assert board_models() == []
         assert schedule(rpc, client, ["gpt-5"]).json()["results"][0]["runSkippedReason"]
         sim.clock.advance(30)
         assert {run["id"]: run["state"] for run in runs(rpc, client)["runs"]}[done] == (
             RUN + "COMPLETED"
         )
         output = rpc(client, "DownloadBenchmarkTaskRunOutput", {"runId": done})
-        assert output.status_code == 302
+        assert output.status_code == 302 and output.headers["location"] == archive
+        assert client.get(archive).status_code == 200
+        assert len(board_models()) == 1
+
+
+def test_a_runs_score_wait_is_kept_with_it_across_restarts(tmp_path) -> None:
+    """Like its other timings, the wait is the one in force when the run was scheduled: a
+    restart with another --score-seconds never sends a finished run back to SCORE_PENDING."""
+    db = str(tmp_path / "sim.db")
+    clock = ManualClock()
+    with start_sim(SimConfig(seed="empty", db=db), clock=clock) as sim:
+        sim.engine.add_task("demo", "my-task")
+        run_id = sim.engine.add_run("demo", "my-task", "gpt-5", outcome="COMPLETED")
+        clock.advance(5 + 60)
+        assert sim.engine.run_state(run_id) == "COMPLETED"
+    with start_sim(SimConfig(seed="empty", db=db, score_seconds=3600), clock=clock) as sim:
+        assert sim.engine.run_state(run_id) == "COMPLETED"
+        later = sim.engine.add_run("demo", "my-task", "o3", outcome="COMPLETED")
+        clock.advance(5 + 60)
+        assert sim.engine.run_state(later) == "SCORE_PENDING"
+
+
+def test_a_database_from_before_score_waits_opens_with_none(tmp_path) -> None:
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as old:
+        old.executescript(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY, version_id INTEGER NOT NULL,"
+            " model TEXT NOT NULL, owner TEXT NOT NULL, schedule_time REAL NOT NULL,"
+            " queue_seconds REAL NOT NULL, run_seconds REAL NOT NULL, outcome TEXT NOT NULL,"
+            " log_lines INTEGER NOT NULL, output_padding INTEGER NOT NULL DEFAULT 0);"
+        )
+    store = Store(str(db))
+    try:
+        store.bulk_load([(1, "demo", "t", 1, 0, 0)], [], [])
+        version = (1, 1, 1, "{}", "T", "def t(): pass", 0.0, 1.0, "COMPLETED", None, "[]")
+        store.bulk_load([], [version], [(1, 1, "gpt-5", "demo", 0.0, 0.0, 1.0, "COMPLETED", 1, 0)])
+        (run,) = store.runs_of_version(1)
+        assert run.score_seconds == 0.0 and run.end_time == 1.0
+    finally:
+        store.close()
 
 
 def test_models_catalogue_paginates(client: httpx.Client, rpc: Rpc) -> None:

@@ -208,6 +208,21 @@ async def test_backs_off_while_quiet_and_speeds_up_when_active(setup) -> None:
     assert await poller.poll_once() == 2.0, "a running run keeps it fast"
 
 
+async def test_a_run_awaiting_its_score_keeps_polling_fast() -> None:
+    """SCORE_PENDING is not finished (as in the kaggle CLI): its score is still to come."""
+
+    async def cadence(state: str) -> list[float]:
+        client = FakeClient()
+        client.runs["a"] = [make_run(1, state)]
+        poller = Poller(client, lambda _event: None, clock=Clock(), boost_seconds=0)
+        poller.select_task("a")
+        return [await poller.poll_once() for _ in range(6)]
+
+    assert max(await cadence("COMPLETED")) > 2.0  # nothing to wait for: it backs off
+    assert await cadence("SCORE_PENDING") == await cadence("RUNNING")
+    assert max(await cadence("SCORE_PENDING")) <= 2.0
+
+
 async def test_poke_keeps_it_fast_for_a_while() -> None:
     client, clock = FakeClient(), Clock()
     poller = Poller(client, lambda e: None, clock=clock, boost_seconds=20)

@@ -129,6 +129,29 @@ async def test_a_task_reader_plans_and_downloads_like_the_client(
     assert tree(tmp_path / "reader") == tree(tmp_path / "client")
 
 
+async def test_a_run_awaiting_its_score_is_planned_as_still_in_progress(
+    sim: RunningSim, tmp_path: Path
+) -> None:
+    """SCORE_PENDING is not finished: not downloaded yet, counted in progress (both readers)."""
+    sim.engine.add_task("demo", "scored")
+    done = sim.engine.add_run("demo", "scored", "gpt-5", outcome="COMPLETED", queue_seconds=0)
+    sim.engine.config.score_seconds = 30  # the next run waits for its score
+    pending = sim.engine.add_run(
+        "demo", "scored", "gemini-2.5-flash", outcome="COMPLETED", queue_seconds=0
+    )
+    sim.clock.advance(61)
+    assert sim.engine.run_state(pending) == "SCORE_PENDING"
+    reader = TaskReader(sim.url, Credentials.token("demo-token"), sleep=_no_sleep)
+    async with reader, client_for(sim) as client:
+        for source in (reader, client):
+            plan = await plan_task_downloads(source, "scored", tmp_path)
+            assert [job.run_id for job in plan.jobs] == [done] and plan.in_progress == 1
+        sim.clock.advance(30)
+        plan = await plan_task_downloads(reader, "scored", tmp_path)
+        assert sorted(job.run_id for job in plan.jobs) == [done, pending]
+        assert plan.in_progress == 0
+
+
 async def test_second_run_is_cached_and_the_tip_counts_runs_without_sources(
     sim: RunningSim, tmp_path: Path
 ) -> None:
