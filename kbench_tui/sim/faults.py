@@ -70,7 +70,7 @@ class Fault:
     rpc: str | None = None
     seed: str = ""
 
-    def fires(self, method: str | None, request: str = "") -> bool:
+    def fires(self, method: str | None, request: str) -> bool:
         """Whether this fault hits the request named `request` (see `FaultSet.name`).
 
         A pure function of the seed and the name: asking again gives the same answer.
@@ -200,21 +200,21 @@ class FaultSet:
         self._seen[key] = occurrence + 1
         return f"{key}\n{occurrence}"
 
-    def latency(self, method: str | None, request: str = "") -> float:
+    def latency(self, method: str | None, request: str) -> float:
         return sum(
             f.latency for f in self.faults if f.kind == "latency" and f.fires(method, request)
         )
 
-    def status(self, method: str, request: str = "") -> Fault | None:
+    def status(self, method: str, request: str) -> Fault | None:
         for fault in self.faults:
             if fault.kind == "status" and fault.fires(method, request):
                 return fault
         return None
 
-    def malformed(self, method: str, request: str = "") -> bool:
+    def malformed(self, method: str, request: str) -> bool:
         return any(f.kind == "malformed-json" and f.fires(method, request) for f in self.faults)
 
-    def plan(self, method: str | None, request: str = "") -> FaultPlan:
+    def plan(self, method: str | None, request: str) -> FaultPlan:
         plan = FaultPlan()
         for fault in self.faults:
             if fault.kind == "sse-drop-after":
